@@ -1,0 +1,1 @@
+//! `warden daemon`: the tokio main loop that drives one `core::node::Node`.

@@ -1,0 +1,1 @@
+//! The deterministic simulator: whole clusters in one process under a seed.
