@@ -7,3 +7,5 @@
 
 pub mod action;
 pub mod cib;
+pub mod scheduler;
+pub mod time;
