@@ -72,6 +72,8 @@ pub enum GraphActionKind {
     Shutdown { node: String },
     /// Forget a resource's failures on a node.
     ClearFailcount { rsc_id: String, node: String },
+    /// Forget a resource's whole operation history on a node (cleanup).
+    ForgetHistory { rsc_id: String, node: String },
     /// Bookkeeping only (e.g. "group running"): done when its inputs are.
     Pseudo { name: String },
 }
@@ -93,6 +95,7 @@ impl GraphAction {
             GraphActionKind::Cancel { node, .. } => Some(node),
             GraphActionKind::Shutdown { node } => Some(node),
             GraphActionKind::ClearFailcount { node, .. } => Some(node),
+            GraphActionKind::ForgetHistory { node, .. } => Some(node),
             GraphActionKind::Fence { .. } | GraphActionKind::Pseudo { .. } => None,
         }
     }
@@ -116,6 +119,9 @@ impl GraphAction {
             GraphActionKind::Shutdown { node } => format!("do_shutdown {node}"),
             GraphActionKind::ClearFailcount { rsc_id, node } => {
                 format!("{rsc_id}_clear_failcount_0 {node}")
+            }
+            GraphActionKind::ForgetHistory { rsc_id, node } => {
+                format!("{rsc_id}_delete_0 {node}")
             }
             GraphActionKind::Pseudo { name } => name.clone(),
         }

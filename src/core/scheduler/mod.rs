@@ -8,6 +8,20 @@
 
 pub mod graph;
 
+mod actions;
+mod assign;
+mod build;
+mod constraints;
+mod migration;
+mod model;
+mod ordering;
+mod plan;
+mod rules;
+pub mod simulate;
+mod summary;
+mod unpack;
+pub mod util;
+
 use crate::core::cib::{Cib, Diagnostic};
 use crate::core::time::Timestamp;
 use serde::Serialize;
@@ -63,6 +77,8 @@ pub enum Placement {
 pub struct Schedule {
     pub graph: TransitionGraph,
     pub summary: Vec<SummaryAction>,
+    /// The summary as Pacemaker prints it ("* Start rsc ( node1 )").
+    pub summary_lines: Vec<String>,
     /// Every primitive (including fence devices) after the transition.
     pub placement: BTreeMap<String, Placement>,
     /// Nodes the transition fences, sorted.
@@ -77,6 +93,74 @@ pub struct Schedule {
 
 /// Computes the transition for `cib` at time `now`.
 pub fn schedule(cib: &Cib, now: Timestamp) -> Schedule {
-    let _ = (cib, now);
-    Schedule::default()
+    let mut ws = unpack::unpack(cib, now.secs());
+    constraints::unpack_constraints(&mut ws);
+    assign::apply_node_criteria(&mut ws);
+    constraints::internal_constraints(&mut ws);
+    plan::handle_config_changes(&mut ws);
+    assign::assign_all(&mut ws);
+    if ws.config.startup_probes {
+        plan::schedule_probes(&mut ws);
+    }
+    if ws.config.stop_orphan_resources {
+        plan::clear_orphan_failcounts(&mut ws);
+    }
+    plan::create_actions(&mut ws);
+    plan::schedule_fencing_and_shutdowns(&mut ws);
+    ordering::apply_orderings(&mut ws);
+    let (summary, summary_lines) = summary::summarize(&mut ws);
+    let graph = build::build_graph(&mut ws);
+    let mut fenced: Vec<String> = summary
+        .iter()
+        .filter(|s| s.action == SummaryKind::Fence)
+        .filter_map(|s| s.to.clone())
+        .collect();
+    fenced.sort();
+    fenced.dedup();
+    let recheck_by = ws.recheck_by.map(Timestamp::from_secs);
+    let mut diagnostics: Vec<Diagnostic> = ws
+        .warnings
+        .iter()
+        .map(|w| Diagnostic::warning(w.clone()))
+        .collect();
+    diagnostics.dedup();
+    drop(ws);
+    let after = simulate::execute(cib, &graph, now);
+    let placement = placement_of(&after, now);
+    Schedule {
+        graph,
+        summary,
+        summary_lines,
+        placement,
+        fenced,
+        recheck_by,
+        diagnostics,
+    }
+}
+
+/// Where every primitive runs according to a CIB's status section.
+pub fn placement_of(cib: &Cib, now: Timestamp) -> BTreeMap<String, Placement> {
+    let ws = unpack::unpack(cib, now.secs());
+    let mut out = BTreeMap::new();
+    for r in &ws.rscs {
+        if r.variant != model::Variant::Primitive {
+            continue;
+        }
+        let mut nodes: Vec<String> = r
+            .running_on
+            .iter()
+            .map(|n| ws.node(*n).uname.clone())
+            .collect();
+        if r.has(model::rflag::ORPHAN) && nodes.is_empty() {
+            continue;
+        }
+        nodes.sort();
+        let p = match nodes.len() {
+            0 => Placement::Stopped,
+            1 => Placement::On(nodes.remove(0)),
+            _ => Placement::Several(nodes),
+        };
+        out.insert(r.id.clone(), p);
+    }
+    out
 }
