@@ -494,7 +494,6 @@ impl<'a> Ws<'a> {
         node: Option<NodeIdx>,
         optional: bool,
     ) -> ActIdx {
-        let id = self.actions.len() as u32 + 1;
         let mut flags = aflag::RUNNABLE;
         if optional {
             flags |= aflag::OPTIONAL;
@@ -503,7 +502,6 @@ impl<'a> Ws<'a> {
             flags |= aflag::DC;
         }
         let mut action = Action {
-            id,
             rsc,
             node,
             task: task.to_string(),
@@ -520,7 +518,6 @@ impl<'a> Ws<'a> {
             after: Vec::new(),
             runnable_before: 0,
             required_runnable_before: 0,
-            priority: 0,
         };
         if let Some(r) = rsc {
             let op = self.find_op_entry(r, &action.uuid, true);
@@ -562,23 +559,6 @@ impl<'a> Ws<'a> {
         }
         let a = self.custom_action(None, name.to_string(), name, None, true);
         self.act_mut(a).flags |= aflag::PSEUDO | aflag::RUNNABLE;
-        a
-    }
-
-    /// A pseudo action of a resource (`pe__new_rsc_pseudo_action`).
-    pub fn rsc_pseudo_op(
-        &mut self,
-        r: RscIdx,
-        task: &str,
-        optional: bool,
-        runnable: bool,
-    ) -> ActIdx {
-        let key = op_key(&self.rsc(r).id, task, 0);
-        let a = self.custom_action(Some(r), key, task, None, optional);
-        self.act_mut(a).flags |= aflag::PSEUDO;
-        if runnable {
-            self.act_mut(a).flags |= aflag::RUNNABLE;
-        }
         a
     }
 

@@ -20,8 +20,14 @@ use super::util::Role;
 
 const INFINITY_HACK: i32 = INF * -100;
 
-/// Applies locations, stickiness, failure thresholds and exclusive discovery.
+/// Applies shutdown locks, locations, stickiness, failure thresholds and
+/// exclusive discovery.
 pub fn apply_node_criteria(ws: &mut Ws) {
+    if ws.config.shutdown_lock {
+        for r in ws.top.clone() {
+            shutdown_lock(ws, r);
+        }
+    }
     apply_locations(ws);
     for r in ws.top.clone() {
         apply_stickiness(ws, r);
@@ -30,6 +36,54 @@ pub fn apply_node_criteria(ws: &mut Ws) {
         for r in ws.top.clone() {
             check_failure_threshold(ws, r, n);
             apply_exclusive_discovery(ws, r, n);
+        }
+    }
+}
+
+/// `pcmk__primitive_shutdown_lock`: a resource active on a node shutting
+/// down cleanly stays there (banned elsewhere) until the lock expires.
+fn shutdown_lock(ws: &mut Ws, r: RscIdx) {
+    let children = ws.rsc(r).children.clone();
+    if !children.is_empty() {
+        for c in children {
+            shutdown_lock(ws, c);
+        }
+        return;
+    }
+    if ws.rsc(r).class.as_deref().is_none_or(|c| c == "stonith") {
+        return;
+    }
+    if let Some(lock) = ws.rsc(r).lock_node {
+        if !ws.rsc(r).running_on.is_empty() {
+            let key = super::util::op_key(&ws.rsc(r).id, "lrm_delete", 0);
+            ws.custom_action(Some(r), key, "lrm_delete", Some(lock), false);
+            ws.rsc_mut(r).lock_node = None;
+            ws.rsc_mut(r).lock_time = 0;
+        }
+    } else if ws.rsc(r).running_on.len() == 1 {
+        let n = ws.rsc(r).running_on[0];
+        if ws.node(n).shutdown && !ws.node(n).unclean {
+            let t = ws
+                .node(n)
+                .attrs
+                .get("shutdown")
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .filter(|t| *t != 0)
+                .unwrap_or(ws.now);
+            ws.rsc_mut(r).lock_node = Some(n);
+            ws.rsc_mut(r).lock_time = t;
+        }
+    }
+    let Some(lock) = ws.rsc(r).lock_node else {
+        return;
+    };
+    if ws.config.shutdown_lock_limit_s > 0 {
+        let at = ws.rsc(r).lock_time + ws.config.shutdown_lock_limit_s + 1;
+        ws.update_recheck(at);
+    }
+    for n in ws.node_order.clone() {
+        if ws.node(n).uname != ws.node(lock).uname {
+            resource_location(ws, r, Some(n), -INF, "shutdown-lock");
         }
     }
 }
@@ -493,11 +547,9 @@ fn apply_with_this(ws: &mut Ws, r: RscIdx, ci: ColocIdx) {
     let factor = c.score as f32 / INF as f32;
     // A copy is merged; the resource's own table stays in place meanwhile.
     let mut table = Some(ws.rsc(r).allowed.clone());
-    let id = ws.rsc(r).id.clone();
     add_colocated_node_scores(
         ws,
         c.dependent,
-        &id,
         &mut table,
         c.node_attribute.as_deref(),
         factor,
@@ -577,7 +629,6 @@ fn add_node_scores_matching_attr(
 pub fn add_colocated_node_scores(
     ws: &mut Ws,
     r: RscIdx,
-    log_id: &str,
     nodes: &mut Option<NodeTable>,
     attr: Option<&str>,
     factor: f32,
@@ -598,7 +649,7 @@ pub fn add_colocated_node_scores(
                 children[0]
             };
             let mut w = nodes.clone();
-            add_colocated_node_scores(ws, member, log_id, &mut w, attr, factor, flags);
+            add_colocated_node_scores(ws, member, &mut w, attr, factor, flags);
             w
         }
     } else {
@@ -648,7 +699,6 @@ pub fn add_colocated_node_scores(
             add_colocated_node_scores(
                 ws,
                 other,
-                log_id,
                 &mut w,
                 c.node_attribute.as_deref(),
                 f,

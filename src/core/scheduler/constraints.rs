@@ -489,6 +489,17 @@ fn expand_caps(s: &str, caps: Option<&[Option<String>]>) -> String {
     out
 }
 
+fn rule_uses_params(rule: &Rule) -> bool {
+    rule.items.iter().any(|i| match i {
+        crate::core::cib::model::RuleItem::Expr(e) => e
+            .value_source
+            .as_deref()
+            .is_some_and(|v| v.eq_ignore_ascii_case("param")),
+        crate::core::cib::model::RuleItem::Rule(r) => rule_uses_params(r),
+        _ => false,
+    })
+}
+
 fn generate_location_rule(
     ws: &mut Ws,
     r: RscIdx,
@@ -527,13 +538,17 @@ fn generate_location_rule(
     } else {
         Vec::new()
     };
+    let per_node_params = rule_uses_params(rule);
     for &n in &order {
         let accept = {
             let rsc = ws.rsc(r);
+            // Parameters are evaluated for the node (their rules may look at it).
+            let node_params =
+                per_node_params.then(|| super::unpack::resource_params_on(ws, r, Some(n)));
             let ctx = RuleCtx {
                 node_attrs: Some(&ws.node(n).attrs),
                 now: ws.now,
-                params: Some(&rsc.params),
+                params: Some(node_params.as_ref().unwrap_or(&rsc.params)),
                 meta: Some(&rsc.meta),
                 captures: caps,
                 ..Default::default()
@@ -766,12 +781,19 @@ fn unpack_order(ws: &mut Ws, o: &XOrder) {
         .then_action
         .clone()
         .unwrap_or_else(|| action_first.clone());
-    let flags = flags_for_kind(kind, &action_first, sym);
+    let restart = kind == Kind::Optional && ws.rsc(then).restart_type_restart;
+    let mut flags = flags_for_kind(kind, &action_first, sym);
+    if restart {
+        flags |= oflag::IMPLIES_THEN;
+    }
     ws.order_rsc_actions(first, &action_first, then, &action_then, flags);
     if sym == Symmetry::Symmetric {
         match (invert_action(&action_then), invert_action(&action_first)) {
             (Some(at), Some(af)) => {
-                let flags = flags_for_kind(kind, af, Symmetry::SymmetricInverse);
+                let mut flags = flags_for_kind(kind, af, Symmetry::SymmetricInverse);
+                if restart {
+                    flags |= oflag::IMPLIES_FIRST;
+                }
                 ws.order_rsc_actions(then, at, first, af, flags);
             }
             _ => ws.warnings.push(format!(

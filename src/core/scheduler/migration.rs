@@ -266,10 +266,7 @@ pub fn can_migrate(ws: &Ws, r: RscIdx, current: Option<NodeIdx>) -> bool {
         Some(c) if !ws.node(c).unclean => {}
         _ => return false,
     }
-    match rsc.allocated_to {
-        Some(a) if !ws.node(a).unclean => true,
-        _ => false,
-    }
+    matches!(rsc.allocated_to, Some(a) if !ws.node(a).unclean)
 }
 
 /// `pcmk__create_migration_actions`.

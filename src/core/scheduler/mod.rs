@@ -164,3 +164,107 @@ pub fn placement_of(cib: &Cib, now: Timestamp) -> BTreeMap<String, Placement> {
     }
     out
 }
+
+/// Every action the scheduler considered, with its flags and inputs: a
+/// debugging view (`warden simulate --show-actions`).
+pub fn explain_actions(cib: &Cib, now: Timestamp) -> String {
+    use std::fmt::Write as _;
+    let mut ws = unpack::unpack(cib, now.secs());
+    constraints::unpack_constraints(&mut ws);
+    assign::apply_node_criteria(&mut ws);
+    constraints::internal_constraints(&mut ws);
+    plan::handle_config_changes(&mut ws);
+    assign::assign_all(&mut ws);
+    if ws.config.startup_probes {
+        plan::schedule_probes(&mut ws);
+    }
+    plan::create_actions(&mut ws);
+    plan::schedule_fencing_and_shutdowns(&mut ws);
+    ordering::apply_orderings(&mut ws);
+    let mut out = String::new();
+    let flag_names = |f: u32| {
+        let mut v = Vec::new();
+        for (bit, name) in [
+            (model::aflag::PSEUDO, "pseudo"),
+            (model::aflag::RUNNABLE, "runnable"),
+            (model::aflag::OPTIONAL, "optional"),
+            (model::aflag::PRINT_ALWAYS, "print"),
+            (model::aflag::MIGRATE_RUNNABLE, "migratable"),
+        ] {
+            if f & bit != 0 {
+                v.push(name);
+            }
+        }
+        v.join(",")
+    };
+    for r in &ws.rscs {
+        let alloc = r
+            .allocated_to
+            .map(|n| ws.node(n).uname.clone())
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "rsc {} role={} next={} alloc={} flags={:#x} allowed={:?}",
+            r.id,
+            r.role,
+            r.next_role,
+            alloc,
+            r.flags,
+            r.allowed
+                .iter()
+                .enumerate()
+                .filter_map(|(i, a)| a.map(|a| format!("{}={}", ws.nodes[i].uname, a.weight)))
+                .collect::<Vec<_>>()
+        );
+    }
+    for c in &ws.colocations {
+        let _ = writeln!(
+            out,
+            "colocation {} {} with {} score={}",
+            c.id,
+            ws.rsc(c.dependent).id,
+            ws.rsc(c.primary).id,
+            c.score
+        );
+    }
+    for l in &ws.locations {
+        let _ = writeln!(
+            out,
+            "location {} {} {:?}",
+            l.id,
+            ws.rsc(l.rsc).id,
+            l.nodes
+                .iter()
+                .map(|(n, s)| format!("{}={s}", ws.node(*n).uname))
+                .collect::<Vec<_>>()
+        );
+    }
+    for o in &ws.orderings {
+        let _ = writeln!(
+            out,
+            "ordering {} {:?} then {:?} flags={:#x}",
+            o.id, o.first_task, o.then_task, o.flags
+        );
+    }
+    for (i, a) in ws.actions.iter().enumerate() {
+        let node = a.node.map(|n| ws.node(n).uname.clone()).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{i} {} on {node} [{}] reason={:?}",
+            a.uuid,
+            flag_names(a.flags),
+            a.reason
+        );
+        for l in &a.before {
+            let link = ws.link(*l);
+            let _ = writeln!(
+                out,
+                "    <- {} {} {:#x}",
+                link.action.0,
+                ws.act(link.action).uuid,
+                link.kind
+            );
+        }
+    }
+    out
+}

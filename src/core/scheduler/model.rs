@@ -127,7 +127,6 @@ pub enum OnFail {
     Standby = 5,
     Fence = 6,
     RestartContainer = 7,
-    ResetRemote = 8,
     Demote = 9,
 }
 
@@ -171,16 +170,11 @@ pub mod aflag {
     pub const RUNNABLE: u32 = 0x2;
     pub const OPTIONAL: u32 = 0x4;
     pub const PRINT_ALWAYS: u32 = 0x8;
-    pub const HAVE_NODE_ATTRS: u32 = 0x10;
     pub const IMPLIED_BY_STONITH: u32 = 0x40;
     pub const MIGRATE_RUNNABLE: u32 = 0x80;
-    pub const DUMPED: u32 = 0x100;
-    pub const PROCESSED: u32 = 0x200;
     pub const DANGLE: u32 = 0x800;
     pub const REQUIRES_ANY: u32 = 0x1000;
     pub const RESCHEDULE: u32 = 0x2000;
-    pub const TRACKING: u32 = 0x4000;
-    pub const DEDUP: u32 = 0x8000;
     pub const DC: u32 = 0x10000;
 }
 
@@ -197,7 +191,6 @@ pub mod oflag {
     pub const IMPLIES_THEN_ON_NODE: u32 = 0x400;
     pub const PROBE: u32 = 0x800;
     pub const RESTART: u32 = 0x1000;
-    pub const STONITH_STOP: u32 = 0x2000;
     pub const SERIALIZE_ONLY: u32 = 0x4000;
     pub const SAME_NODE: u32 = 0x8000;
     pub const IMPLIES_FIRST_PRINTED: u32 = 0x10000;
@@ -254,11 +247,15 @@ pub struct Resource<'a> {
     pub exclusive_discover: bool,
     /// Actions of this resource, oldest first.
     pub actions: Vec<ActIdx>,
+    /// Where a shutdown lock holds the resource (`shutdown-lock`), and since when.
+    pub lock_node: Option<NodeIdx>,
+    pub lock_time: i64,
+    /// The deprecated `restart-type=restart` meta (optional orderings then
+    /// restart this resource too).
+    pub restart_type_restart: bool,
     /// Group meta `ordered` / `collocated` (true unless set false).
     pub group_ordered: bool,
     pub group_colocated: bool,
-    /// The lrm_resource entries seen per node (for agent-change checks).
-    pub history_agents: Vec<(NodeIdx, Option<String>, Option<String>, Option<String>)>,
 }
 
 impl Resource<'_> {
@@ -282,7 +279,6 @@ pub struct Link {
 
 #[derive(Debug, Clone)]
 pub struct Action<'a> {
-    pub id: u32,
     pub rsc: Option<RscIdx>,
     pub node: Option<NodeIdx>,
     pub task: String,
@@ -301,7 +297,6 @@ pub struct Action<'a> {
     pub after: Vec<LinkIdx>,
     pub runnable_before: i32,
     pub required_runnable_before: i32,
-    pub priority: i32,
 }
 
 impl Action<'_> {
@@ -370,7 +365,6 @@ pub struct Config {
     pub stop_orphan_resources: bool,
     pub stop_orphan_actions: bool,
     pub maintenance_mode: bool,
-    pub start_failure_is_fatal: bool,
     pub startup_fencing: bool,
     pub startup_probes: bool,
     pub stop_everything: bool,
@@ -440,10 +434,6 @@ impl<'a> Ws<'a> {
     pub fn coloc(&self, c: ColocIdx) -> &Colocation {
         &self.colocations[c.0 as usize]
     }
-    pub fn node_count(&self) -> usize {
-        self.nodes.len()
-    }
-
     /// Finds a node by uname (case-insensitive, as Pacemaker).
     pub fn find_node(&self, uname: &str) -> Option<NodeIdx> {
         self.nodes
@@ -504,10 +494,6 @@ impl<'a> Ws<'a> {
             }
         }
         true
-    }
-
-    pub fn node_name(&self, n: NodeIdx) -> &str {
-        &self.node(n).uname
     }
 
     /// `pe__find_active_on`: the node a resource is active on, and counts of
@@ -595,7 +581,7 @@ impl<'a> Ws<'a> {
                         c_all = false;
                     }
                 }
-                c_any && !(all && !c_all)
+                c_any && (c_all || !all)
             }
         }
     }

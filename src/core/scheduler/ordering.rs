@@ -7,6 +7,9 @@
 //! Invariant: pure; propagation visits actions in Pacemaker's order so that
 //! the fixed point reached is the same one.
 
+// Functions keep the arguments of their Pacemaker counterparts.
+#![allow(clippy::too_many_arguments)]
+
 use super::model::*;
 use super::util::{op_key, parse_op_key, Role};
 
@@ -185,9 +188,10 @@ fn rsc_order_first(ws: &mut Ws, fr: RscIdx, o: &Ordering) {
         if let Some((_, op_type, interval)) = o.first_task.as_deref().and_then(parse_op_key) {
             let key = op_key(&ws.rsc(fr).id, &op_type, interval);
             let state = ws.rsc_state(fr, true);
-            if state == Role::Stopped && op_type == "stop" {
-            } else if state == Role::Unpromoted && op_type == "demote" {
-            } else {
+            // Nothing to stop or demote: no action is made up for it.
+            let nothing_to_do = (state == Role::Stopped && op_type == "stop")
+                || (state == Role::Unpromoted && op_type == "demote");
+            if !nothing_to_do {
                 let a = ws.custom_action(Some(fr), key, &op_type, None, true);
                 firsts = vec![a];
             }
@@ -312,8 +316,10 @@ fn member_task(task: &str) -> &str {
     }
 }
 
-/// `rsc->cmds->action_flags`.
-fn action_flags(ws: &mut Ws, a: ActIdx, node: Option<NodeIdx>) -> u32 {
+/// `action_flags_for_ordering`: without clones, a resource's action flags
+/// are always computed without a node.
+fn action_flags(ws: &mut Ws, a: ActIdx, _node: Option<NodeIdx>) -> u32 {
+    let node: Option<NodeIdx> = None;
     let Some(r) = ws.act(a).rsc else {
         return ws.act(a).flags;
     };
@@ -537,7 +543,9 @@ fn update_ordered(
     changed
 }
 
-/// `rsc->cmds->update_ordered_actions` for `then`'s resource.
+/// `rsc->cmds->update_ordered_actions` for `then`'s resource (arguments as
+/// Pacemaker's, so the two can be read side by side).
+#[allow(clippy::too_many_arguments)]
 fn update_for_rsc(
     ws: &mut Ws,
     which: RscIdx,

@@ -9,7 +9,7 @@
 use super::migration::{abort_dangling_migration, can_migrate, create_migration_actions};
 use super::model::*;
 use super::unpack::{active_ops, get_failcount, sort_ops};
-use super::util::{op_key, parse_bool, parse_interval_ms, Role};
+use super::util::{op_key, parse_interval_ms, Role};
 use crate::core::cib::model::LrmRscOp;
 
 // ------------------------------------------------------- config changes
@@ -106,10 +106,11 @@ fn process_rsc_history(
                 Some(a),
                 oflag::OPTIONAL,
             );
-        } else if interval > 0 || matches!(task, "monitor" | "start" | "promote" | "migrate_from") {
-            if check_action_config(ws, r, n, op) && get_failcount(ws, n, r, true, None).0 != 0 {
-                ws.clear_failcount(r, n, "action definition changed");
-            }
+        } else if (interval > 0 || matches!(task, "monitor" | "start" | "promote" | "migrate_from"))
+            && check_action_config(ws, r, n, op)
+            && get_failcount(ws, n, r, true, None).0 != 0
+        {
+            ws.clear_failcount(r, n, "action definition changed");
         }
     }
 }
@@ -1008,13 +1009,4 @@ fn rsc_stonith_ordering(ws: &mut Ws, r: RscIdx, stonith: ActIdx) {
             }
         }
     }
-}
-
-/// Whether a boolean meta attribute is set (`true` unless written false).
-pub fn meta_bool(ws: &Ws, r: RscIdx, name: &str, default: bool) -> bool {
-    ws.rsc(r)
-        .meta
-        .get(name)
-        .and_then(|v| parse_bool(v))
-        .unwrap_or(default)
 }

@@ -66,17 +66,29 @@ fn node_state_mut<'c>(cib: &'c mut Cib, uname: &str) -> &'c mut NodeState {
     cib.status.node_states.last_mut().expect("just pushed")
 }
 
+/// One result to record in a node's operation history.
+pub struct OpRecord<'a> {
+    pub node: &'a str,
+    pub rsc: &'a RscDesc,
+    pub task: &'a str,
+    pub interval_ms: u64,
+    pub rc: i32,
+    pub now: Timestamp,
+    /// (source, target) of a migration.
+    pub migrate: Option<(&'a str, &'a str)>,
+}
+
 /// Records a successful result of a resource action (`pcmk__create_history_xml`).
-pub fn record_result(
-    cib: &mut Cib,
-    node: &str,
-    rsc: &RscDesc,
-    task: &str,
-    interval_ms: u64,
-    rc: i32,
-    now: Timestamp,
-    migrate: Option<(&str, &str)>,
-) {
+pub fn record_result(cib: &mut Cib, rec: &OpRecord) {
+    let OpRecord {
+        node,
+        rsc,
+        task,
+        interval_ms,
+        rc,
+        now,
+        migrate,
+    } = *rec;
     let st = node_state_mut(cib, node);
     let lrm = st.lrm.get_or_insert_with(|| Lrm {
         id: Some(st.id.clone()),
@@ -192,19 +204,21 @@ pub fn execute(cib: &Cib, graph: &TransitionGraph, now: Timestamp) -> Cib {
                 };
                 record_result(
                     &mut out,
-                    &request.node,
-                    &desc,
-                    &request.action,
-                    request.interval_ms,
-                    *expected_rc,
-                    now,
-                    migrate,
+                    &OpRecord {
+                        node: &request.node,
+                        rsc: &desc,
+                        task: &request.action,
+                        interval_ms: request.interval_ms,
+                        rc: *expected_rc,
+                        now,
+                        migrate,
+                    },
                 );
             }
-            GraphActionKind::Fence { target, action, .. } => {
-                if *action != super::graph::FenceAction::On {
-                    record_fenced(&mut out, target);
-                }
+            GraphActionKind::Fence { target, action, .. }
+                if *action != super::graph::FenceAction::On =>
+            {
+                record_fenced(&mut out, target);
             }
             _ => {}
         }

@@ -5,9 +5,15 @@
 //! call id, probes, pending operations, failures and their `on-fail`,
 //! fail counts and `failure-timeout` expiry, migrations).
 //!
+//! Functions keep Pacemaker's names and arguments so the two can be read
+//! side by side (hence the long argument lists).
+//!
 //! Invariant: reads the CIB and `now` only. Decisions that Pacemaker makes
 //! while unpacking (a node that must be fenced, a failed resource that must
 //! stop) are recorded the same way it records them, as actions and flags.
+
+// Functions keep the arguments of their Pacemaker counterparts.
+#![allow(clippy::too_many_arguments)]
 
 use super::model::*;
 use super::rules::{unpack_sets, NextChange, RuleCtx};
@@ -130,7 +136,6 @@ fn unpack_config(cib: &Cib, now: i64) -> Config {
         stop_orphan_resources: prop_bool(&props, "stop-orphan-resources", true),
         stop_orphan_actions: prop_bool(&props, "stop-orphan-actions", true),
         maintenance_mode: prop_bool(&props, "maintenance-mode", false),
-        start_failure_is_fatal: prop_bool(&props, "start-failure-is-fatal", true),
         startup_fencing: stonith_enabled && prop_bool(&props, "startup-fencing", true),
         startup_probes: prop_bool(&props, "enable-startup-probes", true),
         stop_everything: prop_bool(&props, "stop-all-resources", false),
@@ -325,7 +330,7 @@ fn unpack_resources(ws: &mut Ws) {
     }
     // Stable sort by descending priority (pe__cmp_rsc_priority).
     let mut top = std::mem::take(&mut ws.top);
-    top.sort_by(|a, b| ws.rsc(*b).priority.cmp(&ws.rsc(*a).priority));
+    top.sort_by_key(|r| std::cmp::Reverse(ws.rsc(*r).priority));
     ws.top = top;
 }
 
@@ -369,9 +374,11 @@ fn blank_resource<'a>(
         with_this: Vec::new(),
         exclusive_discover: false,
         actions: Vec::new(),
+        lock_node: None,
+        lock_time: 0,
+        restart_type_restart: false,
         group_ordered: true,
         group_colocated: true,
-        history_agents: Vec::new(),
     }
 }
 
@@ -525,6 +532,8 @@ fn apply_common_meta(ws: &mut Ws, r: RscIdx) {
         rsc.set(rflag::MAINTENANCE);
     }
     rsc.set(rflag::UNIQUE);
+    rsc.restart_type_restart =
+        get("restart-type").is_some_and(|v| v.eq_ignore_ascii_case("restart"));
     rsc.recovery = match get("multiple-active")
         .map(str::to_ascii_lowercase)
         .as_deref()
@@ -897,7 +906,7 @@ fn online_fencing(ws: &mut Ws, st: &NodeState, n: NodeIdx) -> bool {
         online = crmd_online;
     } else if in_cluster_s.is_none() {
         ws.fence_node(n, "peer has not been seen by the cluster", false);
-    } else if join.eq_ignore_ascii_case("nack") {
+    } else if join.eq_ignore_ascii_case("banned") {
         ws.fence_node(n, "peer failed Pacemaker membership criteria", false);
     } else if !do_terminate && exp_state.eq_ignore_ascii_case("down") {
         if in_cluster || crmd_online {
@@ -942,7 +951,7 @@ fn unpack_node_history(ws: &mut Ws, fence: bool) -> bool {
         if ws.node(n).unpacked {
             continue;
         }
-        if !fence && !(ws.config.stonith_enabled || ws.config.shutdown_lock) && !ws.node(n).online {
+        if !(fence || ws.config.stonith_enabled || ws.config.shutdown_lock || ws.node(n).online) {
             continue;
         }
         ws.node_mut(n).unpacked = true;
@@ -1053,7 +1062,7 @@ fn unpack_lrm_resource<'a>(ws: &mut Ws<'a>, n: NodeIdx, lr: &'a LrmResource) {
     if lr.id.is_empty() {
         return;
     }
-    if lr.ops.is_empty() {
+    if lr.ops.is_empty() && !ws.config.shutdown_lock {
         return;
     }
     let found = ws.find_rsc(&lr.id);
@@ -1068,12 +1077,15 @@ fn unpack_lrm_resource<'a>(ws: &mut Ws<'a>, n: NodeIdx, lr: &'a LrmResource) {
             {
                 return;
             }
+            if lr.ops.is_empty() {
+                return;
+            }
             orphan_resource(ws, lr)
         }
     };
-    ws.rsc_mut(r)
-        .history_agents
-        .push((n, lr.class.clone(), lr.provider.clone(), lr.kind.clone()));
+    if ws.config.shutdown_lock {
+        unpack_shutdown_lock(ws, r, n, lr);
+    }
     let saved_role = ws.rsc(r).role;
     ws.rsc_mut(r).role = Role::Unknown;
     let mut ops: Vec<&LrmRscOp> = lr.ops.iter().collect();
@@ -1098,6 +1110,27 @@ fn unpack_lrm_resource<'a>(ws: &mut Ws<'a>, n: NodeIdx, lr: &'a LrmResource) {
     }
     if saved_role > ws.rsc(r).role {
         ws.rsc_mut(r).role = saved_role;
+    }
+}
+
+/// `unpack_shutdown_lock`: a resource locked to a node that shut down cleanly.
+fn unpack_shutdown_lock(ws: &mut Ws, r: RscIdx, n: NodeIdx, lr: &LrmResource) {
+    let lock_time = lr
+        .extra_attrs
+        .iter()
+        .find(|(k, _)| k == "shutdown-lock")
+        .and_then(|(_, v)| v.trim().parse::<i64>().ok())
+        .unwrap_or(0);
+    if lock_time == 0 {
+        return;
+    }
+    let limit = ws.config.shutdown_lock_limit_s;
+    if limit > 0 && ws.now > lock_time + limit {
+        let key = op_key(&ws.rsc(r).id, "lrm_delete", 0);
+        ws.custom_action(Some(r), key, "lrm_delete", Some(n), false);
+    } else {
+        ws.rsc_mut(r).lock_node = Some(n);
+        ws.rsc_mut(r).lock_time = lock_time;
     }
 }
 
@@ -1149,9 +1182,9 @@ fn process_recurring(ws: &mut Ws, r: RscIdx, n: NodeIdx, start: i64, stop: i64, 
         let i = i as i64;
         if !ws.node(n).online {
             break;
-        } else if start < stop && i <= stop {
-            continue;
-        } else if i < start {
+        } else if (start < stop && i <= stop) || i < start {
+            // Recurring operations before the last stop, or before the
+            // last start, are not active any more.
             continue;
         }
         let interval = op.interval_ms.unwrap_or(0);
@@ -1298,7 +1331,7 @@ fn process_rsc_state(
         }
         OnFail::Migrate => resource_location(ws, r, Some(n), -INF, "__action_migration_auto__"),
         OnFail::Stop => ws.rsc_mut(r).next_role = Role::Stopped,
-        OnFail::Recover | OnFail::RestartContainer | OnFail::ResetRemote => {
+        OnFail::Recover | OnFail::RestartContainer => {
             let role = ws.rsc(r).role;
             if role != Role::Stopped && role != Role::Unknown {
                 ws.rsc_mut(r).set(rflag::FAILED | rflag::STOP);
@@ -1359,16 +1392,9 @@ fn cmp_on_fail(first: OnFail, second: OnFail) -> i32 {
                 _ => -1,
             }
         }
-        ResetRemote => {
-            return match second {
-                Ignore | Demote | Recover => 1,
-                ResetRemote => 0,
-                _ => -1,
-            }
-        }
         RestartContainer => {
             return match second {
-                Ignore | Demote | Recover | ResetRemote => 1,
+                Ignore | Demote | Recover => 1,
                 RestartContainer => 0,
                 _ => -1,
             }
@@ -1377,15 +1403,9 @@ fn cmp_on_fail(first: OnFail, second: OnFail) -> i32 {
     }
     match second {
         Demote => return if first == Ignore { -1 } else { 1 },
-        ResetRemote => {
-            return match first {
-                Ignore | Demote | Recover => -1,
-                _ => 1,
-            }
-        }
         RestartContainer => {
             return match first {
-                Ignore | Demote | Recover | ResetRemote => -1,
+                Ignore | Demote | Recover => -1,
                 _ => 1,
             }
         }
@@ -1490,7 +1510,7 @@ fn is_matched_failure(rsc_id: &str, conf_name: &str, conf_interval: u64, lrm: &L
 fn block_failure(ws: &Ws, n: NodeIdx, r: RscIdx, xml_op: Option<&LrmRscOp>) -> bool {
     let rsc = ws.rsc(r);
     for op in &rsc.ops {
-        if !op.on_fail.as_deref().is_some_and(|v| v == "block") {
+        if op.on_fail.as_deref() != Some("block") {
             continue;
         }
         let interval = parse_interval_ms(op.interval.as_deref());
@@ -1559,13 +1579,16 @@ fn check_operation_expiry(ws: &mut Ws, r: RscIdx, n: NodeIdx, rc_code: i32, op: 
     if let Some(reason) = clear_reason {
         ws.clear_failcount(r, n, reason);
     }
-    if expired && interval == 0 && op.operation == "monitor" {
-        if matches!(
+    if expired
+        && interval == 0
+        && op.operation == "monitor"
+        && matches!(
             rc_code,
             rc::OK | rc::NOT_RUNNING | rc::RUNNING_PROMOTED | rc::DEGRADED | rc::DEGRADED_PROMOTED
-        ) {
-            expired = false;
-        }
+        )
+    {
+        // A probe's result stays valid even when its failure expired.
+        expired = false;
     }
     expired
 }
@@ -1721,8 +1744,7 @@ fn update_resource_state(
             | OnFail::Ignore
             | OnFail::Demote
             | OnFail::Recover
-            | OnFail::RestartContainer
-            | OnFail::ResetRemote => {
+            | OnFail::RestartContainer => {
                 *on_fail = OnFail::Ignore;
                 ws.rsc_mut(r).next_role = Role::Unknown;
             }
@@ -1744,7 +1766,7 @@ fn unpack_rsc_op_failure<'a>(
     let task = op.operation.clone();
     *last_failure = Some(op);
     let probe = is_probe(op);
-    if !(!ws.config.symmetric && rc_code == rc::ERR_INSTALLED) {
+    if ws.config.symmetric || rc_code != rc::ERR_INSTALLED {
         ws.failed_ops.push((r, n, op.id.clone()));
     }
     let (action_on_fail, fail_role) = ws.failure_policy_for_key(r, &key, &task);

@@ -100,38 +100,56 @@ pub fn parse_interval_ms(text: Option<&str>) -> u64 {
     parse_msec(t).map(|v| v.max(0) as u64).unwrap_or(0)
 }
 
-/// The part of an ISO 8601 duration after `P`: `nYnMnWnDTnHnMnS`, with
-/// months as 30 days and years as 365 (as Pacemaker's interval parser does
-/// for intervals).
+/// The part of an ISO 8601 duration after `P`, as Pacemaker reads it
+/// (`crm_time_parse_duration` then `crm_time_get_seconds`): integer amounts;
+/// `M` is months before `T` and minutes after; `H` and `S` are accepted
+/// without `T`; months count 30 days; and — Pacemaker's arithmetic — a
+/// duration's days count one less and its years only from the second on.
 fn parse_iso_duration_secs(s: &str) -> Option<u64> {
-    let mut secs: u64 = 0;
-    let mut in_time = false;
+    let (mut years, mut months, mut days, mut secs) = (0i64, 0i64, 0i64, 0i64);
+    let mut is_time = false;
     let mut num = String::new();
+    let mut any = false;
     for c in s.chars() {
+        if c == '/' || c.is_whitespace() {
+            break;
+        }
         match c {
-            'T' => in_time = true,
-            '0'..='9' | '.' => num.push(c),
+            'T' if num.is_empty() => is_time = true,
+            '0'..='9' | '-' | '+' if num.is_empty() || c.is_ascii_digit() => num.push(c),
             _ => {
-                let v: f64 = num.parse().ok()?;
+                let v: i64 = num.parse().ok()?;
                 num.clear();
-                let mult = match (c, in_time) {
-                    ('Y', false) => 365.0 * 86_400.0,
-                    ('M', false) => 30.0 * 86_400.0,
-                    ('W', false) => 7.0 * 86_400.0,
-                    ('D', false) => 86_400.0,
-                    ('H', true) => 3600.0,
-                    ('M', true) => 60.0,
-                    ('S', true) => 1.0,
+                any = true;
+                match c {
+                    'Y' => years = v,
+                    'M' if is_time => secs += v * 60,
+                    'M' => months = v,
+                    'W' => days += v * 7,
+                    'D' => days += v,
+                    'H' => secs += v * 3600,
+                    'S' => secs += v,
                     _ => return None,
-                };
-                secs += (v * mult) as u64;
+                }
             }
         }
     }
-    if !num.is_empty() {
+    if !num.is_empty() || !any {
         return None;
     }
-    Some(secs)
+    let mut total: i64 = 0;
+    for y in 1..years {
+        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        total += 86_400 * if leap { 366 } else { 365 };
+    }
+    if months > 0 {
+        total += 86_400 * 30 * months;
+    }
+    if days > 0 {
+        total += 86_400 * (days - 1);
+    }
+    total += secs;
+    Some(total.max(0) as u64)
 }
 
 /// Pacemaker's operation key: `RSC_TASK_INTERVALMS`.
@@ -239,6 +257,19 @@ pub fn compare_version(a: &str, b: &str) -> std::cmp::Ordering {
     std::cmp::Ordering::Equal
 }
 
+/// ISO 8601 date/time to seconds since the epoch (see `core::time`).
+pub fn parse_iso_secs(s: &str) -> Option<i64> {
+    crate::core::time::parse_iso8601(s)
+}
+
+/// `clone_strip`: `rsc:3` -> `rsc`.
+pub fn clone_strip(id: &str) -> &str {
+    match id.rfind(':') {
+        Some(i) if i + 1 < id.len() && id[i + 1..].chars().all(|c| c.is_ascii_digit()) => &id[..i],
+        _ => id,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,6 +282,8 @@ mod tests {
         assert_eq!(parse_interval_ms(Some("2min")), 120_000);
         assert_eq!(parse_interval_ms(Some("1h")), 3_600_000);
         assert_eq!(parse_interval_ms(Some("PT1M30S")), 90_000);
+        assert_eq!(parse_interval_ms(Some("P30S")), 30_000);
+        assert_eq!(parse_interval_ms(Some("P40S")), 40_000);
         assert_eq!(parse_interval_ms(Some("bogus")), 0);
         assert_eq!(parse_interval_ms(None), 0);
     }
@@ -275,18 +308,5 @@ mod tests {
         assert_eq!(numeric_strcasecmp("node2", "node10"), Less);
         assert_eq!(numeric_strcasecmp("Node1", "node1"), Equal);
         assert_eq!(numeric_strcasecmp("a", "b"), Less);
-    }
-}
-
-/// ISO 8601 date/time to seconds since the epoch (see `core::time`).
-pub fn parse_iso_secs(s: &str) -> Option<i64> {
-    crate::core::time::parse_iso8601(s)
-}
-
-/// `clone_strip`: `rsc:3` -> `rsc`.
-pub fn clone_strip(id: &str) -> &str {
-    match id.rfind(':') {
-        Some(i) if i + 1 < id.len() && id[i + 1..].chars().all(|c| c.is_ascii_digit()) => &id[..i],
-        _ => id,
     }
 }
