@@ -16,6 +16,7 @@
 #  * Only the process the agent started (command mode) or the named systemd
 #    unit is ever stopped; nothing is killed by name.
 
+# shellcheck disable=SC2034 # the full table, used by the agents that source it
 OCF_SUCCESS=0
 OCF_ERR_GENERIC=1
 OCF_ERR_ARGS=2
@@ -141,7 +142,7 @@ one_common_init() {
     STOP_CMD=$(one_param stop_cmd "")
     PID_FILE=$(one_param pid_file "$STATE_DIR/opennebula-$AGENT-$_safe.pid")
     LOG_FILE=$(one_param log_file "$STATE_DIR/opennebula-$AGENT-$_safe.log")
-    if [ -n "$START_CMD" ]; then MODE=command; else MODE=systemd; fi
+    if [ -n "$START_CMD" ]; then MODE="command"; else MODE="systemd"; fi
     HOST=$(one_param host 127.0.0.1)
     PORT=$(one_param port "$DEFAULT_PORT")
     URL=$(one_param url "")
@@ -337,6 +338,7 @@ one_svc_launch() {
     # can signal all of it and one_cmd_pid can recognise it. The inner sh
     # writes its own PID, which the service keeps through exec.
     (
+        # shellcheck disable=SC2016 # expanded by the inner sh
         setsid sh -c 'echo $$ >"$1" && exec sh -c "$2"' opennebula-start \
             "$PID_FILE" "$START_CMD" </dev/null >>"$LOG_FILE" 2>&1 &
     )
@@ -710,6 +712,7 @@ agent_monitor() {
 
 agent_start() {
     agent_validate || return
+    _how="is up"
     if one_svc_up; then
         if web_check "$(one_check_budget)"; then
             one_log INFO "already running and answering on $(web_where)"
@@ -723,6 +726,7 @@ agent_start() {
             return
         fi
         one_svc_launch || return
+        _how="started"
     fi
     while :; do
         if ! one_svc_up; then
@@ -735,7 +739,7 @@ agent_start() {
         fi
         web_check "$(one_check_budget)" && break
         if [ "$(one_now)" -ge "$DEADLINE" ]; then
-            one_fail $OCF_ERR_GENERIC "$SVC_WHAT started but does not answer: $WEB_PROBLEM"
+            one_fail $OCF_ERR_GENERIC "$SVC_WHAT $_how but does not answer: $WEB_PROBLEM"
             return
         fi
         one_nap
