@@ -115,10 +115,6 @@ one_check_budget() {
     if [ "$CHECK_TIMEOUT" -lt "$_left" ]; then echo "$CHECK_TIMEOUT"; else echo "$_left"; fi
 }
 
-one_is_probe() {
-    [ "${OCF_RESKEY_CRM_meta_interval:-0}" = 0 ]
-}
-
 one_depth() {
     _d=${OCF_CHECK_LEVEL:-0}
     one_is_uint "$_d" || _d=0
