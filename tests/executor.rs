@@ -29,7 +29,9 @@ const SHARED_LAB: &str = "../shared/lab";
 // ---------------------------------------------------------------- helpers
 
 fn skip(test: &str, reason: &str) {
-    eprintln!("SKIP {test}: {reason}");
+    // Straight to the stderr handle: the test harness captures eprintln!,
+    // and a skip must be visible.
+    let _ = writeln!(std::io::stderr(), "SKIP {test}: {reason}");
 }
 
 fn is_root() -> bool {
@@ -1095,6 +1097,9 @@ fn cancel_kills_a_running_monitor() {
     });
 }
 
+/// Logs when each action begins and ends, and takes 0.3 s.
+const SLOW_AGENT: &str = "#!/bin/sh\necho \"begin $OCF_RESOURCE_INSTANCE $1-$OCF_RESKEY_n $(date +%s%N)\" >> \"$OCF_RESKEY_dir/log\"\nsleep 0.3\necho \"end $OCF_RESOURCE_INSTANCE $1-$OCF_RESKEY_n $(date +%s%N)\" >> \"$OCF_RESKEY_dir/log\"\nexit 0\n";
+
 /// (resource, begin ns, end ns) from the `slow` agent's log.
 fn spans(log: &str) -> Vec<(String, u128, u128)> {
     let mut open: BTreeMap<String, u128> = BTreeMap::new();
@@ -1130,10 +1135,7 @@ fn max_overlap(spans: &[(String, u128, u128)]) -> usize {
 #[test]
 fn same_resource_serialised_others_parallel_up_to_the_limit() {
     let root = OcfRoot::new();
-    root.add_agent(
-        "slow",
-        "#!/bin/sh\necho \"begin $OCF_RESOURCE_INSTANCE $1-$OCF_RESKEY_n $(date +%s%N)\" >> \"$OCF_RESKEY_dir/log\"\nsleep 0.3\necho \"end $OCF_RESOURCE_INSTANCE $1-$OCF_RESKEY_n $(date +%s%N)\" >> \"$OCF_RESKEY_dir/log\"\nexit 0\n",
-    );
+    root.add_agent("slow", SLOW_AGENT);
     let tmp = TempDir::new("par");
     let mut cfg = root.config(tmp.path());
     cfg.action_limit = 2;
@@ -1189,6 +1191,51 @@ fn same_resource_serialised_others_parallel_up_to_the_limit() {
         sorted.sort();
         assert_eq!(calls, sorted, "{rsc}");
     }
+}
+
+#[test]
+fn queued_actions_cancel_and_shutdown_reports_them() {
+    let root = OcfRoot::new();
+    root.add_agent("slow", SLOW_AGENT);
+    let tmp = TempDir::new("down");
+    let cfg = root.config(tmp.path());
+    let dir = tmp.path().to_str().unwrap().to_string();
+    let rt = runtime();
+    rt.block_on(async {
+        let (exec, mut events) = Executor::start(cfg);
+        let op = |action: &str, n: &str| {
+            request("q", "ocf:wdx:slow", action, &[("dir", &dir), ("n", n)])
+        };
+        exec.execute(1, op("start", "1"));
+        exec.execute(2, op("reload", "2"));
+        exec.execute(3, op("stop", "3"));
+        // A queued one-shot can be cancelled by its key.
+        exec.cancel("q", "reload", 0);
+        let first = next_event(&mut events, Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(
+            (first.call_id, first.result.status),
+            (2, ExecStatus::Cancelled)
+        );
+        // Dropping the handle: the running start finishes, the queued stop
+        // is reported cancelled, then the channel closes.
+        drop(exec);
+        let mut got = Vec::new();
+        while let Some(ev) = next_event(&mut events, Duration::from_secs(5)).await {
+            got.push((ev.call_id, ev.action.clone(), ev.result.status));
+        }
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                (1, "start".to_string(), ExecStatus::Done),
+                (3, "stop".to_string(), ExecStatus::Cancelled)
+            ]
+        );
+    });
+    let log = fs::read_to_string(tmp.path().join("log")).unwrap();
+    assert_eq!(spans(&log).len(), 1, "only the start ran:\n{log}");
 }
 
 // ---------------------------------------------------------------- agents

@@ -31,10 +31,11 @@ use tokio::time::Instant;
 
 use crate::core::action::{rc, ActionRequest, ActionResult, ExecStatus};
 
+pub use crate::core::action::is_secret_param;
 pub use lsb::{metadata_xml as lsb_metadata_xml, parse_init_info, InitInfo};
 pub use ocf::{agent_path as ocf_agent_path, OCF_RA_VERSION_MAJOR, OCF_RA_VERSION_MINOR};
 pub use process::{become_subreaper, spawn_orphan_reaper, OUTPUT_CAP_BYTES};
-pub use run::{is_secret_param, run_once, RunContext, RunOptions, RunReport, DEFAULT_TIMEOUT_MS};
+pub use run::{run_once, RunContext, RunOptions, RunReport, DEFAULT_TIMEOUT_MS};
 pub use systemd::{unit_name as systemd_unit_name, BusAddress, DROPIN_FILE};
 
 /// Events waiting for the daemon to take them; when full, the executor
@@ -273,7 +274,7 @@ impl Actor {
                     Some(Command::Cancel { key }) => self.on_cancel(key).await,
                     None => {
                         open = false;
-                        self.wind_down();
+                        self.wind_down().await;
                     }
                 },
                 Some(finished) = self.done_rx.recv() => self.on_finished(finished).await,
@@ -578,14 +579,20 @@ impl Actor {
     }
 
     /// The handles are gone: no more recurring runs, nothing new starts;
-    /// running monitors are cancelled, running one-shots finish.
-    fn wind_down(&mut self) {
+    /// queued one-shot actions are reported cancelled, running monitors are
+    /// cancelled, running one-shots finish and report.
+    async fn wind_down(&mut self) {
         self.timers.clear();
         self.recurring.clear();
         self.ready_urgent.clear();
         self.ready_routine.clear();
+        let mut dropped = Vec::new();
         for rsc in self.resources.values_mut() {
-            rsc.queue.clear();
+            for job in rsc.queue.drain(..) {
+                if let Job::OneShot { call_id, req } = job {
+                    dropped.push((call_id, req));
+                }
+            }
             rsc.ready = false;
             if let Some(job) = rsc.running.as_mut() {
                 if job.recurring.is_some() {
@@ -595,6 +602,15 @@ impl Actor {
             }
         }
         self.queued = 0;
+        for (call_id, req) in dropped {
+            tracing::info!(key = %req.key(), "executor stopping; queued action cancelled");
+            self.emit(
+                call_id,
+                &req,
+                synthetic(rc::OK, ExecStatus::Cancelled, None),
+            )
+            .await;
+        }
     }
 }
 

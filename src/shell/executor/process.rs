@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::ffi::OsString;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
@@ -370,12 +371,16 @@ async fn kill_group(pid: u32, child: &mut tokio::process::Child, grace: Duration
 }
 
 fn drain(rx: &pipe::Receiver, buf: &mut [u8], mut sink: impl FnMut(&[u8])) {
-    // Bounded: at most one pipe buffer's worth plus what arrives meanwhile;
-    // stop after a fixed number of reads so a chatty daemon cannot hold us.
+    // A real read(2) on the non-blocking pipe, not `try_read`: that one
+    // trusts the reactor's cached readiness and may report "would block"
+    // for data the reactor has not been told about yet.
+    // Bounded: stop after a fixed number of reads so a chatty daemon that
+    // inherited the pipe cannot hold us here.
     for _ in 0..64 {
-        match rx.try_read(buf) {
+        match nix::unistd::read(rx.as_raw_fd(), buf) {
             Ok(0) => return,
             Ok(n) => sink(&buf[..n]),
+            Err(nix::errno::Errno::EINTR) => continue,
             Err(_) => return,
         }
     }

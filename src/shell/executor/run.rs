@@ -15,7 +15,9 @@ use tokio::time::Instant;
 
 use super::process::{self, ProcessEnd, Spawn};
 use super::{lsb, ocf, systemd, ExecutorConfig};
-use crate::core::action::{rc, ActionRequest, ActionResult, AgentRef, ExecStatus, Standard};
+use crate::core::action::{
+    is_secret_param, rc, ActionRequest, ActionResult, AgentRef, ExecStatus, Standard,
+};
 
 /// Used when a request carries `timeout_ms == 0` (Pacemaker's default
 /// action timeout).
@@ -56,13 +58,6 @@ pub struct RunReport {
     pub command: String,
     pub stdout: String,
     pub stderr: String,
-}
-
-/// Names of parameters whose values are secrets: `passwd`, `password` and
-/// anything ending in `_passwd` or `_password`.
-pub fn is_secret_param(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n == "passwd" || n == "password" || n.ends_with("_passwd") || n.ends_with("_password")
 }
 
 /// Replaces every secret value of `req` in `text` by `****`.
@@ -416,7 +411,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     #[test]
-    fn secrets_are_recognised_and_redacted() {
+    fn secret_values_are_redacted() {
         for name in [
             "passwd",
             "password",
