@@ -481,6 +481,8 @@ impl Actor {
                 continue;
             }
             let Some(job) = rsc.queue.pop_front() else {
+                // Everything it had queued was cancelled: forget it.
+                self.resources.remove(&rsc_id);
                 continue;
             };
             self.queued -= 1;
