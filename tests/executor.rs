@@ -751,6 +751,11 @@ fn timeout_kills_the_whole_process_group() {
         "stubborn",
         "#!/bin/sh\ntrap '' TERM\nsleep 1000 &\necho $! > \"$OCF_RESKEY_dir/child\"\nsleep 1000\n",
     );
+    // The agent dies on SIGTERM, a child it left in its group does not.
+    root.add_agent(
+        "straggler",
+        "#!/bin/sh\n( trap '' TERM; exec sleep 1000 ) &\necho $! > \"$OCF_RESKEY_dir/child\"\nsleep 1000\n",
+    );
     let tmp = TempDir::new("hang");
     let cfg = root.config(tmp.path());
     let rt = runtime();

@@ -203,10 +203,10 @@ impl Drop for Registered {
 }
 
 /// Runs `spawn` until it exits, the deadline passes or `cancel` fires.
-/// On deadline or cancel the process group gets SIGTERM, then SIGKILL
-/// `kill_grace` later if the leader is still there, then SIGKILL once more
-/// for any member left. The group is the agent's own (it leads it), so only
-/// the agent and the children that stayed in its group are hit.
+/// On deadline or cancel the process group gets SIGTERM, and whatever of it
+/// is still alive `kill_grace` later gets SIGKILL. The group is the agent's
+/// own (it leads it), so only the agent and the children that stayed in its
+/// group are hit; a child that left the group (setsid) is not.
 pub async fn run(
     spawn: Spawn,
     timeout: Duration,
@@ -357,17 +357,69 @@ fn end_of(status: ExitStatus) -> ProcessEnd {
     }
 }
 
+/// How often the group is looked at during the grace period.
+const GRACE_POLL_MS: u64 = 50;
+
+/// SIGTERM to the group; SIGKILL to what is still alive in it after
+/// `grace`. Returns once the leader is reaped and no live member is left.
 async fn kill_group(pid: u32, child: &mut tokio::process::Child, grace: Duration) {
     let pgid = Pid::from_raw(pid as i32);
     let _ = killpg(pgid, Signal::SIGTERM);
-    if tokio::time::timeout(grace, child.wait()).await.is_err() {
-        tracing::warn!(pid, "process group ignored SIGTERM; sending SIGKILL");
+    let deadline = Instant::now() + grace;
+    let mut leader_gone = false;
+    loop {
+        if !leader_gone {
+            leader_gone = matches!(child.try_wait(), Ok(Some(_)) | Err(_));
+        }
+        // While the leader is unreaped the group exists anyway; after that,
+        // a live member is what keeps the group id from being reused, so a
+        // SIGKILL below can only hit this group.
+        if leader_gone && !group_alive(pid).await {
+            return;
+        }
+        if Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(GRACE_POLL_MS)).await;
     }
-    // Members that outlived the leader (or the leader itself) get SIGKILL.
-    // The group id cannot be reused while any member lives, and the leader
-    // was only just reaped.
+    tracing::warn!(
+        pid,
+        grace_ms = grace.as_millis() as u64,
+        "process group outlived SIGTERM; sending SIGKILL"
+    );
     let _ = killpg(pgid, Signal::SIGKILL);
     let _ = child.wait().await;
+}
+
+/// Whether any process of group `pgid` is alive (zombies do not count).
+async fn group_alive(pgid: u32) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let Ok(all) = std::fs::read_dir("/proc") else {
+            return false;
+        };
+        all.flatten().any(|entry| {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
+                return false;
+            };
+            let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            let Some(close) = text.rfind(')') else {
+                return false;
+            };
+            // After the command name: state, ppid, pgrp.
+            let mut fields = text[close + 1..].split_whitespace();
+            let state = fields.next().unwrap_or("Z");
+            let pgrp = fields.nth(1).and_then(|f| f.parse::<u32>().ok());
+            pgrp == Some(pgid) && state != "Z" && state != "X"
+        })
+    })
+    .await
+    .unwrap_or(false)
 }
 
 fn drain(rx: &pipe::Receiver, buf: &mut [u8], mut sink: impl FnMut(&[u8])) {
