@@ -779,6 +779,15 @@ pub async fn metadata(cfg: &ExecutorConfig, agent: &AgentRef) -> Result<AgentMet
     if md.name.is_empty() {
         md.name = agent.to_string();
     }
+    if agent.standard == Standard::Stonith {
+        // The fencer supplies these for every fence action, so a device
+        // need not configure them even where the agent says "required".
+        for p in &mut md.parameters {
+            if matches!(p.name.as_str(), "action" | "plug" | "port") {
+                p.required = false;
+            }
+        }
+    }
     Ok(md)
 }
 
