@@ -19,6 +19,21 @@ use crate::shell::executor::{self, ExecutorConfig, RunOptions};
 /// How long an agent may take to print its meta-data.
 pub const METADATA_TIMEOUT_MS: u64 = 5_000;
 
+/// How long systemd may take to list its unit files.
+pub const LIST_TIMEOUT_MS: u64 = 10_000;
+
+async fn systemd_units(cfg: &ExecutorConfig) -> Result<Vec<String>, AgentError> {
+    let bus = executor::systemd::SystemdBus::new(cfg.systemd_bus.clone());
+    let limit = std::time::Duration::from_millis(LIST_TIMEOUT_MS);
+    match tokio::time::timeout(limit, bus.list_units()).await {
+        Ok(listed) => listed.map_err(AgentError::Systemd),
+        Err(_) => Err(AgentError::Systemd(format!(
+            "systemd on {} did not list its units within {LIST_TIMEOUT_MS}ms",
+            cfg.systemd_bus
+        ))),
+    }
+}
+
 /// Errors while finding or describing agents.
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -640,7 +655,8 @@ pub async fn providers(cfg: &ExecutorConfig) -> Result<Vec<String>, AgentError> 
 }
 
 /// Agents of a standard (and, for OCF, optionally one provider), sorted.
-/// `service` lists LSB scripts and systemd units together.
+/// `service` lists LSB scripts and systemd units together (whichever of
+/// the two can be read; an unreachable systemd lists none).
 pub async fn agents(
     cfg: &ExecutorConfig,
     standard: &Standard,
@@ -675,22 +691,16 @@ pub async fn agents(
             .into_iter()
             .map(|k| plain(Standard::Lsb, k))
             .collect()),
-        Standard::Systemd => {
-            let bus = executor::systemd::SystemdBus::new(cfg.systemd_bus.clone());
-            Ok(bus
-                .list_units()
-                .await
-                .map_err(AgentError::Systemd)?
-                .into_iter()
-                .map(|k| plain(Standard::Systemd, k))
-                .collect())
-        }
+        Standard::Systemd => Ok(systemd_units(cfg)
+            .await?
+            .into_iter()
+            .map(|k| plain(Standard::Systemd, k))
+            .collect()),
         Standard::Service => {
             let mut names: Vec<String> = executables(&cfg.lsb_dir, |_| true)
                 .await
                 .unwrap_or_default();
-            let bus = executor::systemd::SystemdBus::new(cfg.systemd_bus.clone());
-            names.extend(bus.list_units().await.unwrap_or_default());
+            names.extend(systemd_units(cfg).await.unwrap_or_default());
             names.sort();
             names.dedup();
             Ok(names

@@ -176,12 +176,25 @@ async fn dispatch(
         Standard::Service => {
             // systemd first: on a systemd host /etc/init.d scripts are
             // usually wrapped as units anyway, and the unit is the truth.
-            let resolved = match ctx.systemd.unit_exists(&agent.kind).await {
-                Ok(true) => Standard::Systemd,
-                Ok(false) => Standard::Lsb,
-                Err(e) => {
+            let lookup = ctx.systemd.unit_exists(&agent.kind);
+            let resolved = match tokio::time::timeout(timeout_of(req), lookup).await {
+                Ok(Ok(true)) => Standard::Systemd,
+                Ok(Ok(false)) => Standard::Lsb,
+                Ok(Err(e)) => {
                     tracing::debug!(agent = %agent, "systemd not reachable, trying lsb: {e}");
                     Standard::Lsb
+                }
+                Err(_) => {
+                    return report(
+                        agent,
+                        String::new(),
+                        rc::ERR_GENERIC,
+                        ExecStatus::Timeout,
+                        Some(format!(
+                            "could not tell within {}ms whether {} is a systemd unit",
+                            req.timeout_ms, agent.kind
+                        )),
+                    )
                 }
             };
             let mut req = req.clone();
@@ -278,12 +291,26 @@ async fn run_lsb(cfg: &ExecutorConfig, req: &ActionRequest, cancel: &Notify) -> 
 async fn run_systemd(ctx: &RunContext, req: &ActionRequest, cancel: &Notify) -> RunReport {
     let unit = systemd::unit_name(&req.agent.kind);
     let command = format!("systemd {} {unit} ({})", req.action, ctx.systemd.address());
-    if req.action == "meta-data" {
-        let mut r = report(&req.agent, command, rc::OK, ExecStatus::Done, None);
-        r.stdout = ctx.systemd.metadata(&req.agent.kind).await;
-        return r;
-    }
     let timeout = timeout_of(req);
+    if req.action == "meta-data" {
+        return match tokio::time::timeout(timeout, ctx.systemd.metadata(&req.agent.kind)).await {
+            Ok(xml) => {
+                let mut r = report(&req.agent, command, rc::OK, ExecStatus::Done, None);
+                r.stdout = xml;
+                r
+            }
+            Err(_) => report(
+                &req.agent,
+                command,
+                rc::ERR_GENERIC,
+                ExecStatus::Timeout,
+                Some(format!(
+                    "systemd did not describe {unit} within {}ms",
+                    req.timeout_ms
+                )),
+            ),
+        };
+    }
     let work = ctx.systemd.run(
         &req.agent.kind,
         &req.action,
