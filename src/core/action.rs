@@ -118,8 +118,18 @@ impl fmt::Display for AgentRef {
     }
 }
 
+/// Names of parameters whose values are secrets: `passwd`, `password` and
+/// anything ending in `_passwd` or `_password` (any case). Their values are
+/// never logged or shown.
+pub fn is_secret_param(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n == "passwd" || n == "password" || n.ends_with("_passwd") || n.ends_with("_password")
+}
+
 /// One action to run on one node: what the controller hands the executor.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Its `Debug` output masks secret parameter values (see
+/// [`is_secret_param`]), so logging a request cannot leak a password.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ActionRequest {
     /// Resource id as in the CIB.
     pub rsc_id: String,
@@ -136,6 +146,33 @@ pub struct ActionRequest {
     pub meta: BTreeMap<String, String>,
     /// The node the action runs on (exported as `CRM_meta_on_node`).
     pub node: String,
+}
+
+impl fmt::Debug for ActionRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let params: BTreeMap<&str, &str> = self
+            .params
+            .iter()
+            .map(|(k, v)| {
+                let shown = if is_secret_param(k) {
+                    "****"
+                } else {
+                    v.as_str()
+                };
+                (k.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("ActionRequest")
+            .field("rsc_id", &self.rsc_id)
+            .field("agent", &self.agent)
+            .field("action", &self.action)
+            .field("interval_ms", &self.interval_ms)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("params", &params)
+            .field("meta", &self.meta)
+            .field("node", &self.node)
+            .finish()
+    }
 }
 
 impl ActionRequest {
@@ -253,6 +290,43 @@ mod tests {
         assert!(AgentRef::parse("ocf:IPaddr2").is_err());
         assert!(AgentRef::parse("IPaddr2").is_err());
         assert!(AgentRef::parse("lsb:foo:bar").is_err());
+    }
+
+    #[test]
+    fn debug_output_masks_secrets() {
+        let req = ActionRequest {
+            rsc_id: "fence1".into(),
+            agent: AgentRef::parse("ocf:x:y").unwrap(),
+            action: "start".into(),
+            interval_ms: 0,
+            timeout_ms: 20_000,
+            params: BTreeMap::from([
+                ("ipmi_passwd".to_string(), "hunter2".to_string()),
+                ("Password".to_string(), "swordfish".to_string()),
+                ("login".to_string(), "admin".to_string()),
+            ]),
+            meta: BTreeMap::new(),
+            node: "n1".into(),
+        };
+        let shown = format!("{req:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("swordfish"),
+            "{shown}"
+        );
+        assert!(shown.contains("\"ipmi_passwd\": \"****\""), "{shown}");
+        assert!(shown.contains("\"login\": \"admin\""), "{shown}");
+        for name in [
+            "passwd",
+            "password",
+            "ipmi_passwd",
+            "db_password",
+            "PASSWORD",
+        ] {
+            assert!(is_secret_param(name), "{name}");
+        }
+        for name in ["pass", "passwd_file", "user", "ip"] {
+            assert!(!is_secret_param(name), "{name}");
+        }
     }
 
     #[test]
