@@ -7,3 +7,4 @@
 
 pub mod action;
 pub mod cib;
+pub mod fencer;
