@@ -894,6 +894,23 @@ fn parse_delay_base(dev: &str, v: &str, diags: &mut Vec<FencerDiagnostic>) -> De
     base
 }
 
+/// What a device's agent gets for one action (`status`, `list`, `monitor`,
+/// `off`...): the agent action after `pcmk_<action>_action` mapping and the
+/// stdin, target argument included when a target is given. For
+/// `warden stonith test` and the shell; the fencer builds the same.
+pub fn device_agent_args(
+    device: &FenceDevice,
+    info: Option<&AgentInfo>,
+    action: &str,
+    target: Option<&str>,
+) -> (String, AgentArgs) {
+    let mut ignored = Vec::new();
+    let dev = Device::resolve(device, info, &mut ignored);
+    let agent_action = dev.agent_action(action);
+    let args = dev.agent_args(&agent_action, target);
+    (agent_action, args)
+}
+
 /// Agent stdin as ordered `name=value` pairs. `Debug` hides secrets.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AgentArgs(pub Vec<(String, String)>);

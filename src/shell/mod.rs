@@ -1,3 +1,6 @@
 //! IO shells: adapters that turn the outside world (corosync, agents, fence
 //! devices, the disk, the local socket, the clock) into events for the core
 //! and carry out the effects the core returns. One real resource per file.
+
+pub mod fence_agents;
+pub mod fencing;
