@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use warden::core::fencer::{
@@ -14,6 +13,9 @@ use warden::core::fencer::{
 };
 use warden::shell::fence_agents::{test_device, AgentRunner, TestAction, TestAnswer};
 use warden::shell::fencing::{FencerEvent, FencerHandle};
+
+mod fencing_support;
+use fencing_support::logs;
 
 const SECRET: &str = "Pw-9f3kq-dummy";
 
@@ -31,34 +33,6 @@ fn have_python(test: &str) -> bool {
         eprintln!("SKIP {test}: python3 is not installed");
     }
     ok
-}
-
-/// Every log line of this test binary, to check that no secret is logged.
-fn logs() -> Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let writer = buf.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || LogWriter(writer.clone()))
-            .try_init()
-            .expect("one subscriber per test binary");
-        buf
-    })
-    .clone()
-}
-
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogWriter {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 struct TempDir(PathBuf);
