@@ -373,7 +373,7 @@ async fn a_hanging_bmc_hits_the_timeout_and_the_next_attempt_fences() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_password_never_shows_in_ps_or_in_logs() {
     let name = "the_password_never_shows_in_ps_or_in_logs";
     if !lab_available(name) {
@@ -395,14 +395,15 @@ async fn the_password_never_shows_in_ps_or_in_logs() {
         ),
     ];
     let stop = Arc::new(AtomicBool::new(false));
-    let watcher = std::thread::spawn({
+    let watcher = tokio::spawn({
         let stop = stop.clone();
-        move || {
+        async move {
             let (mut seen, mut polls, mut agent_seen) = (Vec::new(), 0, false);
             while !stop.load(Ordering::Relaxed) {
-                let out = std::process::Command::new("ps")
+                let out = tokio::process::Command::new("ps")
                     .args(["-eo", "args"])
                     .output()
+                    .await
                     .unwrap();
                 let text = String::from_utf8_lossy(&out.stdout).into_owned();
                 agent_seen |= text.contains("fence_ilo_ssh") || text.contains("fence_ipmilan");
@@ -412,7 +413,7 @@ async fn the_password_never_shows_in_ps_or_in_logs() {
                         .map(str::to_string),
                 );
                 polls += 1;
-                std::thread::sleep(Duration::from_millis(10));
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
             (seen, polls, agent_seen)
         }
@@ -439,7 +440,7 @@ async fn the_password_never_shows_in_ps_or_in_logs() {
     );
     let history = format!("{:?}", h.history().await.unwrap());
     stop.store(true, Ordering::Relaxed);
-    let (seen, polls, agent_seen) = watcher.join().unwrap();
+    let (seen, polls, agent_seen) = watcher.await.unwrap();
     assert!(
         polls > 20 && agent_seen,
         "ps saw the agents run ({polls} polls)"
