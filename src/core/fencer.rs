@@ -1238,42 +1238,43 @@ pub fn priority_fencing_delay_ms(
 }
 
 /// Warnings for a two-node cluster whose fencing has nothing to break a
-/// fencing race (both nodes would shoot each other at once): no agent
-/// `delay`, no `pcmk_delay_base`/`pcmk_delay_max` and no
-/// `priority-fencing-delay`; or every device carrying the same fixed delay.
-/// `cib verify` and `status` call it.
+/// fencing race (both nodes would shoot each other at once): fencing
+/// either node waits the same fixed time (no agent `delay`, no
+/// `pcmk_delay_base`, or the same on both sides), there is no random
+/// `pcmk_delay_max` and no `priority-fencing-delay`. `nodes` are the
+/// cluster's node names; `cib verify` and `status` call it.
 pub fn race_protection_warnings(
     devices: &[FenceDevice],
     options: &FencerOptions,
-    cluster_nodes: usize,
+    nodes: &[String],
 ) -> Vec<String> {
-    if cluster_nodes != 2 || devices.is_empty() || !options.enabled {
+    if nodes.len() != 2 || devices.is_empty() || !options.enabled {
         return Vec::new();
     }
     if options.priority_fencing_delay_ms > 0 {
         return Vec::new();
     }
     let mut ignored = Vec::new();
-    let mut fixed: BTreeSet<String> = BTreeSet::new();
-    let mut any_random = false;
-    for d in devices {
-        let dev = Device::resolve(d, None, &mut ignored);
-        any_random |= dev.delay_max_ms > dev.delay_base.default_ms;
-        let per_node: Vec<String> = dev
-            .delay_base
-            .per_node
-            .iter()
-            .map(|(n, ms)| format!("{n}:{ms}"))
-            .collect();
-        fixed.insert(format!(
-            "agent={} base={} map={}",
-            dev.agent_delay_ms,
-            dev.delay_base.default_ms,
-            per_node.join(",")
-        ));
+    let resolved: Vec<Device> = devices
+        .iter()
+        .map(|d| Device::resolve(d, None, &mut ignored))
+        .collect();
+    if resolved.iter().any(|d| d.delay_max_ms > 0) {
+        return Vec::new();
     }
-    let no_delay = "agent=0 base=0 map=";
-    if !any_random && fixed.len() == 1 && fixed.contains(no_delay) {
+    // The fixed wait before fencing each node (the slowest capable device).
+    let wait: Vec<u64> = nodes
+        .iter()
+        .map(|n| {
+            resolved
+                .iter()
+                .filter(|d| d.static_check(n) != Some(false))
+                .map(|d| d.agent_delay_ms + d.delay_base.for_target(n))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    if wait[0] == 0 && wait[1] == 0 {
         return vec![
             "two-node cluster without fencing-race protection: in a split both nodes fence \
              each other at once and both may die; set pcmk_delay_base (e.g. 10s) on the device \
@@ -1282,12 +1283,12 @@ pub fn race_protection_warnings(
                 .to_string(),
         ];
     }
-    if !any_random && fixed.len() == 1 && devices.len() > 1 {
-        return vec![
-            "two-node cluster: every fence device has the same fixed delay, so a fencing race \
-             is not decided; give only the device that fences the preferred survivor a delay"
-                .to_string(),
-        ];
+    if wait[0] == wait[1] {
+        return vec![format!(
+            "two-node cluster: fencing {} and fencing {} both wait {} ms, so a fencing race \
+             is not decided; give only the device that fences the preferred survivor a delay",
+            nodes[0], nodes[1], wait[0]
+        )];
     }
     Vec::new()
 }
@@ -3715,22 +3716,37 @@ mod tests {
 
     #[test]
     fn race_protection_warning_for_two_nodes_without_delays() {
-        let none = race_protection_warnings(&two_devices(&[], &[]), &FencerOptions::default(), 2);
+        let nodes = ["n1".to_string(), "n2".to_string()];
+        let default = FencerOptions::default();
+        let none = race_protection_warnings(&two_devices(&[], &[]), &default, &nodes);
         assert_eq!(none.len(), 1);
         assert!(none[0].starts_with("two-node cluster without fencing-race protection"));
         let same = race_protection_warnings(
             &two_devices(&[("delay", "15")], &[("delay", "15")]),
-            &FencerOptions::default(),
-            2,
+            &default,
+            &nodes,
         );
-        assert!(same[0].contains("same fixed delay"), "{same:?}");
+        assert_eq!(
+            same,
+            ["two-node cluster: fencing n1 and fencing n2 both wait 15000 ms, so a fencing race \
+              is not decided; give only the device that fences the preferred survivor a delay"]
+        );
+        let map = [("pcmk_delay_base", "n1:5s;n2:5s")];
+        assert_eq!(
+            race_protection_warnings(&two_devices(&map, &map), &default, &nodes).len(),
+            1
+        );
         for ok in [
             two_devices(&[("delay", "30")], &[("delay", "15")]),
             two_devices(&[("pcmk_delay_base", "10s")], &[]),
             two_devices(&[("pcmk_delay_max", "10s")], &[("pcmk_delay_max", "10s")]),
+            two_devices(
+                &[("pcmk_delay_base", "n1:0s;n2:2s")],
+                &[("pcmk_delay_base", "n1:0s;n2:2s")],
+            ),
         ] {
             assert_eq!(
-                race_protection_warnings(&ok, &FencerOptions::default(), 2),
+                race_protection_warnings(&ok, &default, &nodes),
                 Vec::<String>::new()
             );
         }
@@ -3738,10 +3754,8 @@ mod tests {
             priority_fencing_delay_ms: 20_000,
             ..FencerOptions::default()
         };
-        assert!(race_protection_warnings(&two_devices(&[], &[]), &pfd, 2).is_empty());
-        assert!(
-            race_protection_warnings(&two_devices(&[], &[]), &FencerOptions::default(), 3)
-                .is_empty()
-        );
+        assert!(race_protection_warnings(&two_devices(&[], &[]), &pfd, &nodes).is_empty());
+        let three = ["n1".to_string(), "n2".to_string(), "n3".to_string()];
+        assert!(race_protection_warnings(&two_devices(&[], &[]), &default, &three).is_empty());
     }
 }

@@ -74,6 +74,8 @@ pub struct Lab {
     pub dir: PathBuf,
     pub net: String,
     pub nodes: Vec<String>,
+    /// Only the process that started the lab stops it.
+    owned: bool,
 }
 
 static LABS: AtomicU32 = AtomicU32::new(0);
@@ -90,6 +92,7 @@ impl Lab {
             dir,
             net,
             nodes: nodes.iter().map(|s| s.to_string()).collect(),
+            owned: true,
         };
         let mut args = vec!["up"];
         args.extend_from_slice(nodes);
@@ -101,6 +104,16 @@ impl Lab {
             String::from_utf8_lossy(&out.stderr)
         );
         lab
+    }
+
+    /// A lab another process started (e.g. the parent of a race node).
+    pub fn attach(dir: PathBuf, net: String, nodes: &[&str]) -> Lab {
+        Lab {
+            dir,
+            net,
+            nodes: nodes.iter().map(|s| s.to_string()).collect(),
+            owned: false,
+        }
     }
 
     pub fn cmd(&self, args: &[&str]) -> Command {
@@ -206,6 +219,9 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
         let _ = self.cmd(&["down", "--purge"]).output();
     }
 }
