@@ -162,11 +162,12 @@ fn main() {
         },
     ];
     println!(
-        "fencing latency, median of {n} (fencelab, power_wait=0; direct = the agent alone, same stdin)"
+        "fencing latency, median of {n} (fencelab, power_wait=0; direct = the agent alone, same stdin;\n\
+         own = warden's time outside the agent processes: core, driver, spawn bookkeeping)"
     );
     println!(
-        "{:<44} {:>11} {:>11} {:>11} {:>7}",
-        "case", "direct ms", "warden ms", "overhead", "ratio"
+        "{:<44} {:>11} {:>11} {:>11} {:>7} {:>10}",
+        "case", "direct ms", "warden ms", "difference", "ratio", "own ms"
     );
     for case in &cases {
         let info = agents.get(&case.device.agent);
@@ -177,7 +178,7 @@ fn main() {
             &agents,
         );
         let h = rt.block_on(async { FencerHandle::spawn(cfg, 1, AgentRunner::default()) });
-        let (mut d, mut w) = (Vec::new(), Vec::new());
+        let (mut d, mut w, mut own) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..n {
             // Alternate so that drift in the machine's load hits both.
             lab.set_power("b1", "on");
@@ -188,8 +189,20 @@ fn main() {
             req.action = Some(case.warden_action);
             let t = Instant::now();
             let out = rt.block_on(h.fence(req)).unwrap();
-            w.push(t.elapsed().as_secs_f64() * 1000.0);
+            let total = t.elapsed();
+            w.push(total.as_secs_f64() * 1000.0);
             assert_eq!(out.result, FenceResult::Success, "{}", case.name);
+            // warden's own time: the operation minus its agent processes
+            // (spawn to exit), which the direct call pays as well.
+            let mut agent_time = Duration::ZERO;
+            while let Ok(e) = events.try_recv() {
+                match e {
+                    FencerEvent::AgentFinished { duration, .. } => agent_time += duration,
+                    FencerEvent::Done(_) => break,
+                    _ => {}
+                }
+            }
+            own.push(total.saturating_sub(agent_time).as_secs_f64() * 1000.0);
             if case.reboot_mode == "off-then-on" {
                 // Let the on half finish outside the measurement.
                 rt.block_on(async {
@@ -202,14 +215,15 @@ fn main() {
                 });
             }
         }
-        let (dm, wm) = (median(d), median(w));
+        let (dm, wm, om) = (median(d), median(w), median(own));
         println!(
-            "{:<44} {:>11.1} {:>11.1} {:>+11.1} {:>7.3}",
+            "{:<44} {:>11.1} {:>11.1} {:>+11.1} {:>7.3} {:>10.2}",
             case.name,
             dm,
             wm,
             wm - dm,
-            wm / dm
+            wm / dm,
+            om
         );
     }
     println!(

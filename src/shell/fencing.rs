@@ -54,6 +54,8 @@ pub enum FencerEvent {
         action: String,
         /// Secrets are already removed from the agent's output.
         outcome: AgentOutcome,
+        /// From spawning the agent to its exit.
+        duration: Duration,
     },
     Done(FenceOutcome),
     PoweredOn {
@@ -196,7 +198,7 @@ struct Driver {
     fencer: Fencer,
     runner: AgentRunner,
     events: broadcast::Sender<FencerEvent>,
-    results: mpsc::UnboundedSender<(RunId, AgentOutcome)>,
+    results: mpsc::UnboundedSender<(RunId, AgentOutcome, Duration)>,
     /// Dropping (or sending on) one stops that agent.
     cancels: BTreeMap<RunId, oneshot::Sender<()>>,
     runs: BTreeMap<RunId, (String, String)>,
@@ -241,19 +243,22 @@ impl Driver {
                             let _ = cancel_rx.await;
                         };
                         let timeout = Duration::from_millis(run.timeout_ms);
-                        let outcome = match runner
+                        let (outcome, duration) = match runner
                             .run_cancellable(&run.agent, &run.args, timeout, cancel)
                             .await
                         {
-                            Ok(out) => out.outcome(),
-                            Err(e) => AgentOutcome {
-                                exit_code: None,
-                                timed_out: false,
-                                stdout: String::new(),
-                                reason: Some(e.to_string()),
-                            },
+                            Ok(out) => (out.outcome(), out.duration),
+                            Err(e) => (
+                                AgentOutcome {
+                                    exit_code: None,
+                                    timed_out: false,
+                                    stdout: String::new(),
+                                    reason: Some(e.to_string()),
+                                },
+                                Duration::ZERO,
+                            ),
                         };
-                        let _ = results.send((run.run, outcome));
+                        let _ = results.send((run.run, outcome, duration));
                     });
                 }
                 FencerEffect::KillAgent { run } => {
@@ -377,11 +382,11 @@ async fn drive(
                 // Every handle is gone: dropping `d` stops running agents.
                 None => return,
             },
-            Some((run, outcome)) = results.recv() => {
+            Some((run, outcome, duration)) = results.recv() => {
                 d.cancels.remove(&run);
                 if let Some((device, action)) = d.runs.remove(&run) {
                     tracing::info!(run, %device, %action, exit = ?outcome.exit_code, timed_out = outcome.timed_out, reason = outcome.reason.as_deref().unwrap_or(""), "fence agent finished");
-                    d.emit(FencerEvent::AgentFinished { run, device, action, outcome: outcome.clone() });
+                    d.emit(FencerEvent::AgentFinished { run, device, action, outcome: outcome.clone(), duration });
                 }
                 d.fencer.handle(now_ms(), FencerInput::AgentDone { run, outcome });
             }

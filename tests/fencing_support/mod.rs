@@ -96,14 +96,25 @@ impl Lab {
         };
         let mut args = vec!["up"];
         args.extend_from_slice(nodes);
-        let out = lab.cmd(&args).output().expect("run fencelab");
-        assert!(
-            out.status.success(),
-            "fencelab up failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        lab
+        // `up` sets the login user's password (chpasswd locks /etc/shadow)
+        // and may create the user: one `up` at a time in this process, and a
+        // few tries in case another lab on the machine holds the lock.
+        static UP: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one_at_a_time = UP.lock().unwrap_or_else(|e| e.into_inner());
+        let mut last = String::new();
+        for _ in 0..3 {
+            let out = lab.cmd(&args).output().expect("run fencelab");
+            if out.status.success() {
+                return lab;
+            }
+            last = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let _ = lab.cmd(&["down"]).output();
+        }
+        panic!("fencelab up failed three times: {last}");
     }
 
     /// A lab another process started (e.g. the parent of a race node).
