@@ -7,5 +7,6 @@
 
 pub mod action;
 pub mod cib;
+pub mod fencer;
 pub mod scheduler;
 pub mod time;

@@ -4,3 +4,5 @@
 
 pub mod agents;
 pub mod executor;
+pub mod fence_agents;
+pub mod fencing;
