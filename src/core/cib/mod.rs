@@ -14,6 +14,7 @@
 //! reads and writes files.
 
 pub mod diag;
+pub mod duration;
 pub mod emit;
 pub mod model;
 pub mod parse;
