@@ -18,6 +18,7 @@ pub mod duration;
 pub mod emit;
 pub mod model;
 pub mod parse;
+pub mod schema;
 pub mod score;
 pub mod xml;
 
