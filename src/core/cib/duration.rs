@@ -71,7 +71,11 @@ pub fn parse_interval_ms(spec: &str) -> Result<u64, DurationError> {
         let d = parse_iso8601(spec)?;
         1000 * d.pacemaker_seconds()
     } else {
-        i128::from(parse_msec(spec)?)
+        let ms = parse_msec(spec).map_err(|mut e| {
+            e.reason.push_str(", or an ISO 8601 duration such as PT20S");
+            e
+        })?;
+        i128::from(ms)
     };
     if ms < 0 {
         return Err(refuse(spec, "a duration cannot be negative"));
