@@ -1,7 +1,8 @@
 //! warden's CIB schema (`cib-schemas/`) against real documents:
 //!
 //! * every Pacemaker scheduler regression input validates (documents that
-//!   declare `validate-with="none"` are exempt, as Pacemaker exempts them);
+//!   declare `validate-with="none"` are exempt, as Pacemaker exempts them),
+//!   and a validation session reused across them finds what fresh ones do;
 //! * the fixtures in `tests/fixtures/verify/schema/` get the verdict their
 //!   name says (`valid-*`, `invalid-*`), with the exact messages kept in
 //!   `tests/golden/verify/schema.txt` (`UPDATE_EXPECT=1` re-blesses);
@@ -95,8 +96,18 @@ fn corpus_inputs_validate() {
     assert!(cases.len() > 100, "only {} cases found", cases.len());
     let mut failures = Vec::new();
     let mut exempt = 0;
+    // A session keeps what it learnt between documents; results must be
+    // those of a fresh validation.
+    let mut session = schema::cib().session();
     for path in &cases {
         let text = fs::read_to_string(path).unwrap();
+        let root = xml::parse_element(&text).unwrap();
+        assert_eq!(
+            session.validate(&root),
+            schema::cib().validate(&root),
+            "{}: a session validates differently",
+            path.display()
+        );
         let problems = warden(path);
         if validate_with(&text).as_deref() == Some("none") {
             exempt += 1;

@@ -4,9 +4,9 @@
 //! The schema files are embedded (`include_str!`) and compiled once. A
 //! document is checked as a generic tree ([`xml::parse_element`]) so every
 //! problem carries the position of the element it is about; each becomes a
-//! [`Problem`] (then a [`Diagnostic`]) saying what was expected: "needs
-//! attribute 'interval'", "unexpected element <foo> in <resources>:
-//! expected primitive, template, group, …". After a problem the check goes
+//! [`Problem`] (then a [`Diagnostic`]) saying what was expected: `needs
+//! attribute 'interval'`, `<resources>: unexpected element <foo>:
+//! expected primitive, template, group, …`. After a problem the check goes
 //! on (an unknown attribute or element is skipped, a bad value is taken as
 //! read) so one run reports everything.
 //!
@@ -856,19 +856,54 @@ impl Ord for Step {
 impl Schema {
     /// Validates a document (its root element) against the schema.
     pub fn validate(&self, root: &Element) -> Validation {
-        let mut v = Validator {
+        self.session().validate(root)
+    }
+
+    /// A validation session: validates documents one after the other,
+    /// keeping what it learnt about the schema's patterns (results are the
+    /// same; many documents go faster).
+    pub fn session(&self) -> Session<'_> {
+        Session {
+            schema: self,
+            v: self.fresh_validator(),
+        }
+    }
+
+    fn fresh_validator(&self) -> Validator {
+        Validator {
             a: self.arena.clone(),
             nullable: Vec::new(),
             syms: BTreeMap::new(),
             cands: BTreeMap::new(),
             derivs: BTreeMap::new(),
             closed: BTreeMap::new(),
-        };
+        }
+    }
+}
+
+/// See [`Schema::session`].
+pub struct Session<'s> {
+    schema: &'s Schema,
+    v: Validator,
+}
+
+/// Patterns and memo entries a session keeps before it starts afresh
+/// (names in open content can make them grow without end).
+const SESSION_LIMIT: usize = 500_000;
+
+impl Session<'_> {
+    /// Validates a document (its root element).
+    pub fn validate(&mut self, root: &Element) -> Validation {
+        if self.v.a.pats.len() + self.v.derivs.len() + self.v.cands.len() > SESSION_LIMIT {
+            self.v = self.schema.fresh_validator();
+        }
+        let start = self.schema.start;
+        let v = &mut self.v;
         let sym = v.sym(&root.name);
-        let cands = v.candidates(Step::Child, self.start, sym);
+        let cands = v.candidates(Step::Child, start, sym);
         let mut f = Findings::default();
         if cands.is_empty() {
-            let expected = v.expected_elements(self.start);
+            let expected = v.expected_elements(start);
             f.problems.push(Problem {
                 kind: ProblemKind::WrongRoot,
                 pos: root.pos,

@@ -10,7 +10,7 @@
 //!    primitive in two groups), references to missing or wrong things
 //!    (constraint resources, templates, `id-ref`s, location nodes, fence
 //!    devices and targets of fencing levels, tags), operation intervals and
-//!    timeouts (parsed as Pacemaker does, [`duration`]), duplicate
+//!    timeouts (parsed as Pacemaker does, [`super::duration`]), duplicate
 //!    operations, `on-fail` values, `target-role`/`requires`/score-valued
 //!    meta-attributes, promotable clones of non-OCF agents, cluster
 //!    properties (unknown names with a "did you mean", retired and legacy
@@ -25,9 +25,12 @@
 //! (Pacemaker silently uses 0 or its default), an `id-ref` to the wrong
 //! kind of element (the set is silently ignored), a fencing level naming a
 //! missing or non-fencing device, a resource colocated or ordered with
-//! itself (the latter aborts Pacemaker's scheduler), and invalid values of
+//! itself (the latter aborts Pacemaker's scheduler), invalid values of
 //! the controller's own cluster properties (the controller rejects them
-//! when it starts).
+//! when it starts), `on-fail` values Pacemaker rejects only once it
+//! schedules that operation, and XML that libxml2 would repair by
+//! guessing. Conversely, stray text between elements, which Pacemaker
+//! drops when it reads a CIB, is only a warning.
 //!
 //! [`render`] prints diagnostics one per line followed by a summary;
 //! [`exit_code`] says how a command should exit.
