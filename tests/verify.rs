@@ -3,8 +3,10 @@
 //! the output kept in `tests/golden/verify/` (`UPDATE_EXPECT=1`
 //! re-blesses).
 
+use proptest::prelude::*;
 use std::fs;
 use std::path::Path;
+use warden::core::cib::duration::{parse_interval_ms, parse_msec};
 use warden::core::cib::verify::{exit_code, render, summary, verify, EXIT_INVALID};
 
 /// A clean two-node cluster. Line numbers matter to the tests below.
@@ -429,6 +431,41 @@ fn render_and_exit_codes() {
     assert_eq!(exit_code(&d), EXIT_INVALID);
     assert_eq!(summary(&verify(BASE, "cib.xml")), "0 errors, 0 warnings");
     assert_eq!(exit_code(&verify(BASE, "cib.xml")), 0);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Whatever is cut out of, copied within or pasted into a document,
+    /// verify answers with located diagnostics and never panics.
+    #[test]
+    fn damaged_documents_get_located_diagnostics(
+        cut in 0usize..BASE.len(),
+        len in 0usize..40,
+        paste in "[<>/=\" a-z0-9_-]{0,12}",
+        copy in any::<bool>(),
+    ) {
+        let mut doc: Vec<u8> = BASE.as_bytes().to_vec();
+        let end = (cut + len).min(doc.len());
+        let piece: Vec<u8> = doc[cut..end].to_vec();
+        if copy {
+            doc.splice(cut..cut, piece);
+        } else {
+            doc.splice(cut..end, paste.bytes());
+        }
+        let doc = String::from_utf8_lossy(&doc).to_string();
+        for d in verify(&doc, "cib.xml") {
+            prop_assert!(d.line.is_some(), "{d}");
+            prop_assert!(d.to_string().starts_with("cib.xml:"), "{d}");
+        }
+    }
+
+    #[test]
+    fn any_duration_text_is_read_or_refused(spec in "\\PC{0,16}") {
+        let _ = parse_msec(&spec);
+        let _ = parse_interval_ms(&spec);
+        let _ = parse_interval_ms(&format!("P{spec}"));
+    }
 }
 
 #[test]
