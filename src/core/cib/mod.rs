@@ -9,15 +9,22 @@
 //!   `num_updates`; a status change bumps `num_updates` ([`Cib::bump`]).
 //!   Versions compare as (`admin_epoch`, `epoch`, `num_updates`).
 //! * [`digest`] fingerprints a document so replicas can compare.
+//! * [`schema`] validates a document against warden's schema
+//!   (`cib-schemas/`); [`verify()`] adds the semantic checks of
+//!   `cib verify` and [`render`] prints the result; [`duration`] reads
+//!   intervals and timeouts exactly as Pacemaker does.
 //!
 //! Invariant: no IO and no clock. Text comes in, text goes out; the caller
 //! reads and writes files.
 
 pub mod diag;
+pub mod duration;
 pub mod emit;
 pub mod model;
 pub mod parse;
+pub mod schema;
 pub mod score;
+pub mod verify;
 pub mod xml;
 
 pub use diag::{has_errors, Diagnostic, Severity};
@@ -25,6 +32,7 @@ pub use emit::to_xml;
 pub use model::*;
 pub use parse::{parse, Parsed};
 pub use score::Score;
+pub use verify::{render, verify};
 
 use sha2::{Digest as _, Sha256};
 
