@@ -358,54 +358,10 @@ pub fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-/// Pacemaker's interval syntax in milliseconds: a number with an optional
-/// unit (`ms`/`msec`, `s`/`sec` (the default), `m`/`min`, `h`/`hr`), or
-/// ISO 8601 `PT1H2M3S`.
+/// Pacemaker's interval syntax in milliseconds (`cib::duration`): a number
+/// with an optional unit, or an ISO 8601 duration.
 pub fn parse_duration_ms(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    if let Some(iso) = t.strip_prefix("PT").or_else(|| t.strip_prefix("pt")) {
-        let mut total: u64 = 0;
-        let mut num = String::new();
-        for c in iso.chars() {
-            if c.is_ascii_digit() {
-                num.push(c);
-                continue;
-            }
-            let n: u64 = num
-                .parse()
-                .map_err(|_| format!("'{s}': expected a number before '{c}'"))?;
-            num.clear();
-            let unit = match c.to_ascii_uppercase() {
-                'H' => 3_600_000,
-                'M' => 60_000,
-                'S' => 1_000,
-                _ => return Err(format!("'{s}': unknown ISO 8601 unit '{c}'")),
-            };
-            total = total.saturating_add(n.saturating_mul(unit));
-        }
-        if !num.is_empty() {
-            return Err(format!("'{s}': number without a unit"));
-        }
-        return Ok(total);
-    }
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("'{s}': expected a duration such as 30s, 500ms or 2min"))?;
-    let factor = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "s" | "sec" | "secs" => 1_000,
-        "ms" | "msec" | "msecs" => 1,
-        "m" | "min" | "mins" => 60_000,
-        "h" | "hr" | "hrs" => 3_600_000,
-        "us" | "usec" => return Ok(n / 1_000),
-        other => {
-            return Err(format!(
-                "'{s}': unknown unit '{other}' (expected ms, s, min or h)"
-            ))
-        }
-    };
-    Ok(n.saturating_mul(factor))
+    crate::core::cib::duration::parse_interval_ms(s.trim()).map_err(|e| e.to_string())
 }
 
 /// `pcmk_host_list`: names separated by commas, semicolons or whitespace.
@@ -3615,7 +3571,7 @@ mod tests {
                 "error: device fence_x parameter pcmk_host_map: 'n2' is not a mapping: expected node:value (e.g. n1:1;n2:2)",
                 "error: device fence_x parameter pcmk_host_check: 'magic' is not valid: expected static-list, dynamic-list, status or none",
                 "error: device fence_x parameter pcmk_off_timeout: '-3' is not valid: expected a positive duration such as 60s",
-                "error: device fence_x parameter pcmk_delay_base: 'soon': expected a duration such as 30s, 500ms or 2min",
+                "error: device fence_x parameter pcmk_delay_base: 'soon' is not a duration: it does not start with a number: expected a number of seconds with an optional unit (ms, s, m, h; e.g. 20s, 500ms, 2min), or an ISO 8601 duration such as PT20S",
             ]
         );
     }

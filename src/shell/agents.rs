@@ -116,26 +116,9 @@ pub struct ActionSpec {
     pub start_delay: Option<String>,
 }
 
-/// Parses a Pacemaker duration: an integer with an optional unit (`ms`,
-/// `msec`, `us`, `usec`, `s`, `sec`, `m`, `min`, `h`, `hr`); no unit means
-/// seconds.
+/// Parses a Pacemaker duration (`cib::duration::parse_msec`).
 pub fn parse_duration_ms(text: &str) -> Option<u64> {
-    let text = text.trim();
-    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
-    if digits == 0 {
-        return None;
-    }
-    let n: u64 = text[..digits].parse().ok()?;
-    let unit = text[digits..].trim().to_ascii_lowercase();
-    let ms = match unit.as_str() {
-        "" | "s" | "sec" | "secs" | "second" | "seconds" => n.checked_mul(1_000)?,
-        "ms" | "msec" | "msecs" => n,
-        "us" | "usec" | "usecs" => n / 1_000,
-        "m" | "min" | "mins" | "minute" | "minutes" => n.checked_mul(60_000)?,
-        "h" | "hr" | "hrs" | "hour" | "hours" => n.checked_mul(3_600_000)?,
-        _ => return None,
-    };
-    Some(ms)
+    crate::core::cib::duration::parse_msec(text).ok()
 }
 
 fn position(xml: &str, offset: usize) -> (usize, usize) {

@@ -63,93 +63,17 @@ pub fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-/// `crm_get_msec`: a number with an optional unit (ms, msec, us, usec, s,
-/// sec, m, min, h, hr; none = seconds). None when unreadable.
+/// `crm_get_msec` (see `cib::duration`): None when unreadable.
 pub fn parse_msec(text: &str) -> Option<i64> {
-    let t = text.trim_start();
-    let digits_end = t
-        .char_indices()
-        .find(|(i, c)| !(c.is_ascii_digit() || (*i == 0 && (*c == '-' || *c == '+'))))
-        .map(|(i, _)| i)
-        .unwrap_or(t.len());
-    let (num, rest) = t.split_at(digits_end);
-    let n: i64 = num.parse().ok()?;
-    if n < 0 {
-        return None;
-    }
-    let unit = rest.trim();
-    let ms = match unit {
-        "" | "s" | "sec" => n.checked_mul(1000)?,
-        "ms" | "msec" => n,
-        "us" | "usec" => n / 1000,
-        "m" | "min" => n.checked_mul(60_000)?,
-        "h" | "hr" => n.checked_mul(3_600_000)?,
-        _ => return None,
-    };
-    Some(ms)
+    crate::core::cib::duration::parse_msec(text)
+        .ok()
+        .map(|v| v as i64)
 }
 
-/// `crm_parse_interval_spec`: an ISO 8601 duration (`P1DT2H`) or a
-/// `crm_get_msec` value; unreadable or negative gives 0.
+/// `crm_parse_interval_spec` (see `cib::duration`): unreadable gives 0.
 pub fn parse_interval_ms(text: Option<&str>) -> u64 {
-    let Some(text) = text else { return 0 };
-    let t = text.trim();
-    if let Some(iso) = t.strip_prefix('P') {
-        return parse_iso_duration_secs(iso).map(|s| s * 1000).unwrap_or(0);
-    }
-    parse_msec(t).map(|v| v.max(0) as u64).unwrap_or(0)
-}
-
-/// The part of an ISO 8601 duration after `P`, as Pacemaker reads it
-/// (`crm_time_parse_duration` then `crm_time_get_seconds`): integer amounts;
-/// `M` is months before `T` and minutes after; `H` and `S` are accepted
-/// without `T`; months count 30 days; and — Pacemaker's arithmetic — a
-/// duration's days count one less and its years only from the second on.
-fn parse_iso_duration_secs(s: &str) -> Option<u64> {
-    let (mut years, mut months, mut days, mut secs) = (0i64, 0i64, 0i64, 0i64);
-    let mut is_time = false;
-    let mut num = String::new();
-    let mut any = false;
-    for c in s.chars() {
-        if c == '/' || c.is_whitespace() {
-            break;
-        }
-        match c {
-            'T' if num.is_empty() => is_time = true,
-            '0'..='9' | '-' | '+' if num.is_empty() || c.is_ascii_digit() => num.push(c),
-            _ => {
-                let v: i64 = num.parse().ok()?;
-                num.clear();
-                any = true;
-                match c {
-                    'Y' => years = v,
-                    'M' if is_time => secs += v * 60,
-                    'M' => months = v,
-                    'W' => days += v * 7,
-                    'D' => days += v,
-                    'H' => secs += v * 3600,
-                    'S' => secs += v,
-                    _ => return None,
-                }
-            }
-        }
-    }
-    if !num.is_empty() || !any {
-        return None;
-    }
-    let mut total: i64 = 0;
-    for y in 1..years {
-        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-        total += 86_400 * if leap { 366 } else { 365 };
-    }
-    if months > 0 {
-        total += 86_400 * 30 * months;
-    }
-    if days > 0 {
-        total += 86_400 * (days - 1);
-    }
-    total += secs;
-    Some(total.max(0) as u64)
+    text.and_then(|t| crate::core::cib::duration::parse_interval_ms(t.trim()).ok())
+        .unwrap_or(0)
 }
 
 /// Pacemaker's operation key: `RSC_TASK_INTERVALMS`.
