@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
 use warden::core::cib;
-use warden::core::scheduler::{schedule, Placement};
+use warden::core::scheduler::{revised, schedule, Placement};
 use warden::core::time::{parse_iso8601, Timestamp};
 
 const CORPUS: &str = "../shared/corpus/pacemaker-scheduler";
@@ -118,8 +118,8 @@ fn run_case(dir: &Path) -> (Value, Value) {
         .expect("corpus input parses");
     let now = exp["now"].as_str().and_then(parse_iso8601).expect("now");
     let sched = schedule(&cib, Timestamp::from_secs(now));
-    let placement: serde_json::Map<String, Value> = sched
-        .placement
+    let (_, placement) = revised(&cib, &sched, Timestamp::from_secs(now));
+    let placement: serde_json::Map<String, Value> = placement
         .iter()
         .map(|(k, v)| {
             let v = match v {

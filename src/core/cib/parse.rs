@@ -8,7 +8,9 @@
 
 use super::diag::Diagnostic;
 use super::model::*;
-use super::xml::{Attrs, Element, Item, LineIndex, Pos, Start, SyntaxError, XmlNode, XmlReader};
+use super::xml::{
+    Attrs, Element, Item, LineIndex, Pos, Raw, Start, SyntaxError, XmlNode, XmlReader,
+};
 use std::str::FromStr;
 
 /// The result of reading a CIB: the model (absent only if the XML itself is
@@ -979,72 +981,122 @@ impl<'a> Parser<'a> {
             extra: Vec::new(),
             pos,
         };
-        self.children("lrm_resource", |p, c| {
-            if c.name == "lrm_rsc_op" {
-                let op = p.lrm_rsc_op(c)?;
-                r.ops.push(op);
-            } else {
-                let e = p.capture(c)?;
-                r.extra.push(e);
+        // The bulk of a large CIB: operations are read straight from the
+        // tag, without an intermediate attribute list.
+        loop {
+            match self.r.next_raw()? {
+                Raw::Start { e, pos, .. } if e.name().as_ref() == b"lrm_rsc_op" => {
+                    let op = self.lrm_rsc_op_raw(&e, pos)?;
+                    let mut dropped = false;
+                    self.children("lrm_rsc_op", |p, _c| {
+                        dropped = true;
+                        p.r.skip()
+                    })?;
+                    if dropped {
+                        self.diags.push(
+                            Diagnostic::warning("child elements of lrm_rsc_op are dropped").at(
+                                "lrm_rsc_op",
+                                Some(&op.id),
+                                pos,
+                            ),
+                        );
+                    }
+                    r.ops.push(op);
+                }
+                Raw::Start { e, empty, pos } => {
+                    let c = self.r.start(&e, empty, pos)?;
+                    let e = self.capture(c)?;
+                    r.extra.push(e);
+                }
+                Raw::Item(Item::End) => break,
+                Raw::Item(Item::Text(t)) => {
+                    self.diags.push(Diagnostic::warning(format!(
+                        "text inside <lrm_resource> is ignored: '{}'",
+                        t.trim().chars().take(40).collect::<String>()
+                    )));
+                }
+                Raw::Item(_) => {}
             }
-            Ok(())
-        })?;
+        }
         Ok(r)
     }
 
-    fn lrm_rsc_op(&mut self, s: Start) -> R<LrmRscOp> {
-        let pos = s.pos;
-        let mut a = s.attrs;
-        let mut kept = Vec::new();
-        let id = self.required(&mut a, "id", "lrm_rsc_op", pos);
-        let operation = self.required(&mut a, "operation", "lrm_rsc_op", pos);
-        let el = "lrm_rsc_op";
-        let op = LrmRscOp {
-            call_id: self.number(&mut a, "call-id", &mut kept, el, &id, pos),
-            rc_code: self.number(&mut a, "rc-code", &mut kept, el, &id, pos),
-            op_status: self.number(&mut a, "op-status", &mut kept, el, &id, pos),
-            interval_ms: self.number(&mut a, "interval", &mut kept, el, &id, pos),
-            last_run: self.number(&mut a, "last-run", &mut kept, el, &id, pos),
-            last_rc_change: self.number(&mut a, "last-rc-change", &mut kept, el, &id, pos),
-            exec_time: self.number(&mut a, "exec-time", &mut kept, el, &id, pos),
-            queue_time: self.number(&mut a, "queue-time", &mut kept, el, &id, pos),
-            operation_key: take(&mut a, "operation_key"),
-            crm_debug_origin: take(&mut a, "crm-debug-origin"),
-            crm_feature_set: take(&mut a, "crm_feature_set"),
-            transition_key: take(&mut a, "transition-key"),
-            transition_magic: take(&mut a, "transition-magic"),
-            exit_reason: take(&mut a, "exit-reason"),
-            on_node: take(&mut a, "on_node"),
-            op_digest: take(&mut a, "op-digest"),
-            op_force_restart: take(&mut a, "op-force-restart"),
-            op_restart_digest: take(&mut a, "op-restart-digest"),
-            op_secure_params: take(&mut a, "op-secure-params"),
-            op_secure_digest: take(&mut a, "op-secure-digest"),
-            migrate_source: take(&mut a, "migrate_source"),
-            migrate_target: take(&mut a, "migrate_target"),
-            id,
-            operation,
-            extra_attrs: {
-                kept.extend(a);
-                kept
-            },
+    fn lrm_rsc_op_raw(&mut self, e: &quick_xml::events::BytesStart<'_>, pos: Pos) -> R<LrmRscOp> {
+        let mut op = LrmRscOp {
             pos,
+            ..LrmRscOp::default()
         };
-        // lrm_rsc_op has no children in any Pacemaker version; anything there
-        // is dropped with a warning rather than silently.
-        let mut dropped = false;
-        self.children(el, |p, _c| {
-            dropped = true;
-            p.r.skip()
-        })?;
-        if dropped {
+        let (mut have_id, mut have_operation) = (false, false);
+        let mut bad: Vec<(String, String)> = Vec::new();
+        fn num<T: FromStr>(
+            v: &str,
+            name: &str,
+            slot: &mut Option<T>,
+            bad: &mut Vec<(String, String)>,
+        ) {
+            match v.trim().parse::<T>() {
+                Ok(n) => *slot = Some(n),
+                Err(_) => bad.push((name.to_string(), v.to_string())),
+            }
+        }
+        for attr in self.r.raw_attrs(e, pos) {
+            let (k, v) = attr?;
+            match k {
+                b"id" => {
+                    op.id = v.into_owned();
+                    have_id = true;
+                }
+                b"operation" => {
+                    op.operation = v.into_owned();
+                    have_operation = true;
+                }
+                b"call-id" => num(&v, "call-id", &mut op.call_id, &mut bad),
+                b"rc-code" => num(&v, "rc-code", &mut op.rc_code, &mut bad),
+                b"op-status" => num(&v, "op-status", &mut op.op_status, &mut bad),
+                b"interval" => num(&v, "interval", &mut op.interval_ms, &mut bad),
+                b"last-run" => num(&v, "last-run", &mut op.last_run, &mut bad),
+                b"last-rc-change" => num(&v, "last-rc-change", &mut op.last_rc_change, &mut bad),
+                b"exec-time" => num(&v, "exec-time", &mut op.exec_time, &mut bad),
+                b"queue-time" => num(&v, "queue-time", &mut op.queue_time, &mut bad),
+                b"operation_key" => op.operation_key = Some(v.into_owned()),
+                b"crm-debug-origin" => op.crm_debug_origin = Some(v.into_owned()),
+                b"crm_feature_set" => op.crm_feature_set = Some(v.into_owned()),
+                b"transition-key" => op.transition_key = Some(v.into_owned()),
+                b"transition-magic" => op.transition_magic = Some(v.into_owned()),
+                b"exit-reason" => op.exit_reason = Some(v.into_owned()),
+                b"on_node" => op.on_node = Some(v.into_owned()),
+                b"op-digest" => op.op_digest = Some(v.into_owned()),
+                b"op-force-restart" => op.op_force_restart = Some(v.into_owned()),
+                b"op-restart-digest" => op.op_restart_digest = Some(v.into_owned()),
+                b"op-secure-params" => op.op_secure_params = Some(v.into_owned()),
+                b"op-secure-digest" => op.op_secure_digest = Some(v.into_owned()),
+                b"migrate_source" => op.migrate_source = Some(v.into_owned()),
+                b"migrate_target" => op.migrate_target = Some(v.into_owned()),
+                other => op
+                    .extra_attrs
+                    .push((String::from_utf8_lossy(other).into_owned(), v.into_owned())),
+            }
+        }
+        for (name, v) in bad {
             self.diags.push(
-                Diagnostic::warning("child elements of lrm_rsc_op are dropped").at(
-                    el,
+                Diagnostic::error(format!("attribute '{name}'='{v}' is not an integer")).at(
+                    "lrm_rsc_op",
                     Some(&op.id),
                     pos,
                 ),
             );
+            op.extra_attrs.push((name, v));
+        }
+        for (present, name) in [(have_id, "id"), (have_operation, "operation")] {
+            if !present {
+                self.diags.push(
+                    Diagnostic::error(format!("missing required attribute '{name}'")).at(
+                        "lrm_rsc_op",
+                        Some(&op.id),
+                        pos,
+                    ),
+                );
+            }
         }
         Ok(op)
     }

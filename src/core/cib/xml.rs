@@ -134,6 +134,16 @@ impl Start {
     }
 }
 
+/// A start tag not yet turned into a `Start`, or any other item.
+pub enum Raw<'a> {
+    Start {
+        e: BytesStart<'a>,
+        empty: bool,
+        pos: Pos,
+    },
+    Item(Item),
+}
+
 /// What the pull reader yields inside an element.
 pub enum Item {
     Start(Start),
@@ -174,7 +184,7 @@ impl<'a> XmlReader<'a> {
         }
     }
 
-    fn start(&self, e: &BytesStart, empty: bool, pos: Pos) -> Result<Start, SyntaxError> {
+    pub fn start(&self, e: &BytesStart, empty: bool, pos: Pos) -> Result<Start, SyntaxError> {
         let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
         let mut attrs = Vec::new();
         for a in e.attributes() {
@@ -215,11 +225,21 @@ impl<'a> XmlReader<'a> {
     }
 
     /// The next item inside the current element. `End` closes it (or marks
-    /// the end of the document at top level).
+    /// the end of the document at top level). Whitespace-only text is
+    /// skipped.
     pub fn next_item(&mut self) -> Result<Item, SyntaxError> {
+        match self.next_raw()? {
+            Raw::Start { e, empty, pos } => Ok(Item::Start(self.start(&e, empty, pos)?)),
+            Raw::Item(i) => Ok(i),
+        }
+    }
+
+    /// Like `next_item`, but a start tag comes raw, so hot paths can read
+    /// its attributes without building an attribute list.
+    pub fn next_raw(&mut self) -> Result<Raw<'a>, SyntaxError> {
         if self.pending_end {
             self.pending_end = false;
-            return Ok(Item::End);
+            return Ok(Raw::Item(Item::End));
         }
         loop {
             let pos = self.pos();
@@ -229,17 +249,25 @@ impl<'a> XmlReader<'a> {
                 .map_err(|e| self.error(format!("{e}")))?;
             match ev {
                 Event::Start(e) => {
-                    let s = self.start(&e, false, pos)?;
-                    self.open.push(s.name.clone());
-                    return Ok(Item::Start(s));
+                    self.open
+                        .push(String::from_utf8_lossy(e.name().as_ref()).into_owned());
+                    return Ok(Raw::Start {
+                        e,
+                        empty: false,
+                        pos,
+                    });
                 }
                 Event::Empty(e) => {
                     self.pending_end = true;
-                    return Ok(Item::Start(self.start(&e, true, pos)?));
+                    return Ok(Raw::Start {
+                        e,
+                        empty: true,
+                        pos,
+                    });
                 }
                 Event::End(_) => {
                     self.open.pop();
-                    return Ok(Item::End);
+                    return Ok(Raw::Item(Item::End));
                 }
                 Event::Eof => {
                     if let Some(name) = self.open.last() {
@@ -250,9 +278,12 @@ impl<'a> XmlReader<'a> {
                             ),
                         });
                     }
-                    return Ok(Item::End);
+                    return Ok(Raw::Item(Item::End));
                 }
                 Event::Text(t) => {
+                    if t.iter().all(|b| b.is_ascii_whitespace()) {
+                        continue;
+                    }
                     let s = t
                         .decode()
                         .map_err(|e| self.error(format!("{e}")))?
@@ -260,7 +291,7 @@ impl<'a> XmlReader<'a> {
                     let s = quick_xml::escape::unescape(&s)
                         .map_err(|e| self.error(format!("{e}")))?
                         .into_owned();
-                    return Ok(Item::Text(s));
+                    return Ok(Raw::Item(Item::Text(s)));
                 }
                 Event::GeneralRef(r) => {
                     // An entity reference in text: keep it resolved as text.
@@ -268,19 +299,63 @@ impl<'a> XmlReader<'a> {
                     let s = quick_xml::escape::unescape(&format!("&{name};"))
                         .map_err(|e| self.error(format!("{e}")))?
                         .into_owned();
-                    return Ok(Item::Text(s));
+                    return Ok(Raw::Item(Item::Text(s)));
                 }
                 Event::CData(c) => {
-                    return Ok(Item::Text(String::from_utf8_lossy(c.as_ref()).into_owned()))
+                    return Ok(Raw::Item(Item::Text(
+                        String::from_utf8_lossy(c.as_ref()).into_owned(),
+                    )))
                 }
                 Event::Comment(c) => {
-                    return Ok(Item::Comment(
+                    return Ok(Raw::Item(Item::Comment(
                         String::from_utf8_lossy(c.as_ref()).into_owned(),
-                    ))
+                    )))
                 }
                 Event::Decl(_) | Event::PI(_) | Event::DocType(_) => continue,
             }
         }
+    }
+
+    /// The attributes of a raw start tag as (name bytes, unescaped value).
+    pub fn raw_attrs<'e>(
+        &self,
+        e: &'e BytesStart<'a>,
+        pos: Pos,
+    ) -> impl Iterator<Item = Result<(&'e [u8], std::borrow::Cow<'e, str>), SyntaxError>> + 'e {
+        e.attributes().map(move |a| {
+            let a = a.map_err(|err| SyntaxError {
+                pos,
+                message: format!("bad attribute: {err}"),
+            })?;
+            let key: &'e [u8] = a.key.into_inner();
+            let value = match a.value {
+                std::borrow::Cow::Borrowed(v) => {
+                    let v = std::str::from_utf8(v).map_err(|err| SyntaxError {
+                        pos,
+                        message: format!("attribute value is not UTF-8: {err}"),
+                    })?;
+                    quick_xml::escape::unescape(v).map_err(|err| SyntaxError {
+                        pos,
+                        message: format!("bad attribute value: {err}"),
+                    })?
+                }
+                std::borrow::Cow::Owned(v) => {
+                    let v = String::from_utf8(v).map_err(|err| SyntaxError {
+                        pos,
+                        message: format!("attribute value is not UTF-8: {err}"),
+                    })?;
+                    std::borrow::Cow::Owned(
+                        quick_xml::escape::unescape(&v)
+                            .map_err(|err| SyntaxError {
+                                pos,
+                                message: format!("bad attribute value: {err}"),
+                            })?
+                            .into_owned(),
+                    )
+                }
+            };
+            Ok((key, value))
+        })
     }
 
     /// Reads the rest of an element whose start tag was just returned, as a

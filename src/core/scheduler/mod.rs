@@ -79,8 +79,6 @@ pub struct Schedule {
     pub summary: Vec<SummaryAction>,
     /// The summary as Pacemaker prints it ("* Start rsc ( node1 )").
     pub summary_lines: Vec<String>,
-    /// Every primitive (including fence devices) after the transition.
-    pub placement: BTreeMap<String, Placement>,
     /// Nodes the transition fences, sorted.
     pub fenced: Vec<String>,
     /// Schedule again by this time even if nothing changes (failure-timeout
@@ -124,18 +122,27 @@ pub fn schedule(cib: &Cib, now: Timestamp) -> Schedule {
         .map(|w| Diagnostic::warning(w.clone()))
         .collect();
     diagnostics.dedup();
-    drop(ws);
-    let after = simulate::execute(cib, &graph, now);
-    let placement = placement_of(&after, now);
     Schedule {
         graph,
         summary,
         summary_lines,
-        placement,
         fenced,
         recheck_by,
         diagnostics,
     }
+}
+
+/// The cluster as it will be once `schedule`'s transition has run with every
+/// action succeeding (crm_simulate's "Revised Cluster Status"): the CIB with
+/// the results recorded, and where every primitive then runs.
+pub fn revised(
+    cib: &Cib,
+    schedule: &Schedule,
+    now: Timestamp,
+) -> (Cib, BTreeMap<String, Placement>) {
+    let after = simulate::execute(cib, &schedule.graph, now);
+    let placement = placement_of(&after, now);
+    (after, placement)
 }
 
 /// Where every primitive runs according to a CIB's status section.

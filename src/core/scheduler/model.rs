@@ -389,6 +389,8 @@ pub struct Ws<'a> {
     pub config: Config,
     pub nodes: Vec<Node>,
     pub rscs: Vec<Resource<'a>>,
+    /// Resource ids to arena indexes (the first resource with an id wins).
+    pub rsc_index: BTreeMap<String, RscIdx>,
     /// Top-level resources in processing order (sorted by priority).
     pub top: Vec<RscIdx>,
     pub colocations: Vec<Colocation>,
@@ -457,10 +459,15 @@ impl<'a> Ws<'a> {
     }
 
     pub fn find_rsc(&self, id: &str) -> Option<RscIdx> {
-        self.rscs
-            .iter()
-            .position(|r| r.id == id)
-            .map(|i| RscIdx(i as u32))
+        self.rsc_index.get(id).copied()
+    }
+
+    /// Adds a resource to the arena and the id index.
+    pub fn push_rsc(&mut self, rsc: Resource<'a>) -> RscIdx {
+        let r = RscIdx(self.rscs.len() as u32);
+        self.rsc_index.entry(rsc.id.clone()).or_insert(r);
+        self.rscs.push(rsc);
+        r
     }
 
     /// The topmost ancestor (`uber_parent`).

@@ -218,8 +218,10 @@ fn rsc_order_first(ws: &mut Ws, fr: RscIdx, o: &Ordering) {
 
 /// `pcmk__apply_orderings`.
 pub fn apply_orderings(ws: &mut Ws) {
-    let orderings = ws.orderings.clone();
-    for o in &orderings {
+    // Orderings created while applying these are not applied (as in Pacemaker).
+    for i in 0..ws.orderings.len() {
+        let o = ws.orderings[i].clone();
+        let o = &o;
         if let Some(fr) = o.first_rsc {
             rsc_order_first(ws, fr, o);
             continue;

@@ -38,6 +38,7 @@ pub fn unpack(cib: &Cib, now: i64) -> Ws<'_> {
         config: unpack_config(cib, now),
         nodes: Vec::new(),
         rscs: Vec::new(),
+        rsc_index: Default::default(),
         top: Vec::new(),
         colocations: Vec::new(),
         locations: Vec::new(),
@@ -692,8 +693,7 @@ fn unpack_primitive<'a>(
     rsc.params = compute_params(ws, &p.sets, group_sets, None);
     rsc.own_sets = &p.sets;
     rsc.parent_sets = group_sets.unwrap_or(&[]);
-    ws.rscs.push(rsc);
-    let r = RscIdx(ws.rscs.len() as u32 - 1);
+    let r = ws.push_rsc(rsc);
     apply_common_meta(ws, r);
     if ws.config.symmetric {
         symmetric_default(ws, r);
@@ -714,8 +714,7 @@ fn unpack_group<'a>(ws: &mut Ws<'a>, g: &'a Group) -> RscIdx {
     let flag = |v: Option<&String>| v.is_none_or(|s| parse_bool(s) != Some(false));
     rsc.group_ordered = flag(rsc.meta.get("ordered"));
     rsc.group_colocated = flag(rsc.meta.get("collocated"));
-    ws.rscs.push(rsc);
-    let r = RscIdx(ws.rscs.len() as u32 - 1);
+    let r = ws.push_rsc(rsc);
     apply_common_meta(ws, r);
     for p in &g.primitives {
         if p.id.is_empty() {
@@ -1157,8 +1156,7 @@ fn orphan_resource<'a>(ws: &mut Ws<'a>, lr: &'a LrmResource) -> RscIdx {
     );
     rsc.meta = compute_meta(ws, &xml_attrs, &[], None, None, ids);
     rsc.params = compute_params(ws, &[], None, None);
-    ws.rscs.push(rsc);
-    let r = RscIdx(ws.rscs.len() as u32 - 1);
+    let r = ws.push_rsc(rsc);
     apply_common_meta(ws, r);
     if ws.config.symmetric {
         symmetric_default(ws, r);
