@@ -1,3 +1,5 @@
 //! IO shells: adapters that turn the outside world (corosync, agents, fence
 //! devices, the disk, the local socket, the clock) into events for the core
 //! and carry out the effects the core returns. One real resource per file.
+
+pub mod store;
