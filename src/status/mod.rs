@@ -139,6 +139,8 @@ pub struct PrimitiveView {
     pub pending: Option<String>,
     /// target-role=Stopped (its own, its group's or the defaults').
     pub disabled: bool,
+    /// A failed stop without fencing: nothing will be done until cleanup.
+    pub blocked: bool,
     pub managed: bool,
     pub stonith: bool,
     /// Active on a node that is offline and unclean.
@@ -372,7 +374,8 @@ pub fn build(cib: &Cib) -> StatusView {
     let maintenance_mode = property_bool(c, "maintenance-mode", false);
     let mut resources = Vec::new();
     let mut fencing_devices = Vec::new();
-    let (mut instances, mut disabled) = (0usize, 0usize);
+    let (mut instances, mut disabled, mut blocked) = (0usize, 0usize, 0usize);
+    let stonith_enabled = property_bool(c, "stonith-enabled", true);
     let mut primitive_view =
         |p: &Primitive, group: Option<&Group>, nodes: &mut Vec<NodeView>| -> PrimitiveView {
             instances += 1;
@@ -393,6 +396,15 @@ pub fn build(cib: &Cib) -> StatusView {
             let failed = history
                 .get(&p.id)
                 .is_some_and(|h| h.iter().any(|(_, r)| r.failed));
+            // A stop that failed where nothing can fence the node blocks the
+            // resource until someone cleans it up.
+            let is_blocked = !stonith_enabled
+                && history
+                    .get(&p.id)
+                    .is_some_and(|h| h.iter().any(|(_, r)| r.stop_failed));
+            if is_blocked {
+                blocked += 1;
+            }
             let pending = history
                 .get(&p.id)
                 .and_then(|h| h.iter().find_map(|(_, r)| r.pending.clone()));
@@ -426,6 +438,7 @@ pub fn build(cib: &Cib) -> StatusView {
                 failed,
                 pending,
                 disabled: is_disabled,
+                blocked: is_blocked,
                 managed,
                 stonith,
                 unclean_node,
@@ -487,7 +500,7 @@ pub fn build(cib: &Cib) -> StatusView {
             nodes_configured: nodes.len(),
             resource_instances: instances,
             disabled,
-            blocked: 0,
+            blocked,
             maintenance_mode,
             stop_all_resources: property_bool(c, "stop-all-resources", false),
             stonith_enabled: property_bool(c, "stonith-enabled", true),
@@ -503,19 +516,12 @@ pub fn build(cib: &Cib) -> StatusView {
 /// (Pacemaker lists each key once per node).
 fn collect_failures(rsc: &str, node: &str, ops: &[&LrmRscOp], out: &mut Vec<FailedAction>) {
     let mut ordered: Vec<&&LrmRscOp> = ops.iter().collect();
-    ordered.sort_by_key(|o| o.call_id.unwrap_or(i64::MAX));
+    ordered.sort_by_key(|o| (o.call_id.unwrap_or(i64::MAX), role::is_last_failure(o)));
     for op in ordered {
-        let status = op.op_status.unwrap_or(0);
-        let rc = op.rc_code.unwrap_or(0);
-        if matches!(status, -1 | 1) {
+        if !role::op_failed(op) {
             continue;
         }
-        let expected = role::target_rc(op);
-        let probe_ok = role::is_probe(op) && matches!(rc, 0 | 7 | 8);
-        let failed = status != 0 || (rc != expected && !probe_ok);
-        if !failed {
-            continue;
-        }
+        let (status, rc) = (op.op_status.unwrap_or(0), op.rc_code.unwrap_or(0));
         let key = op.operation_key.clone().unwrap_or_else(|| op.id.clone());
         if out
             .iter()

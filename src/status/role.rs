@@ -41,6 +41,8 @@ pub struct NodeRole {
     pub failed: bool,
     /// An operation recorded as still running (`start`, `stop`, ...).
     pub pending: Option<String>,
+    /// The last stop failed: without fencing the resource is blocked.
+    pub stop_failed: bool,
 }
 
 /// The expected result of an operation, from its transition key
@@ -57,24 +59,59 @@ pub fn is_probe(op: &LrmRscOp) -> bool {
     op.operation == "monitor" && op.interval_ms.unwrap_or(0) == 0
 }
 
-/// Entries kept only to remember the last failure (they repeat an
-/// operation that is also recorded on its own).
+/// Entries kept to remember the last failure; they may record a failure
+/// newer than the entry of the same operation, so they are replayed too,
+/// after the other entries with the same call id.
 pub fn is_last_failure(op: &LrmRscOp) -> bool {
     op.id.contains("_last_failure_")
+}
+
+/// A probe result that only says the resource cannot run there (agent not
+/// installed, invalid parameters): read as "stopped", never shown as a
+/// failure.
+pub fn is_masked_probe_failure(op: &LrmRscOp) -> bool {
+    is_probe(op) && (matches!(op.rc_code, Some(5) | Some(2)) || op.op_status == Some(7))
+}
+
+/// Whether an operation failed, as Pacemaker judges it: an execution
+/// status other than done/error is final; for done and error the exit code
+/// is compared with the expected one (a probe may find anything but an
+/// error).
+pub fn op_failed(op: &LrmRscOp) -> bool {
+    let status = op.op_status.unwrap_or(0);
+    let rc = op.rc_code.unwrap_or(0);
+    match status {
+        -1 | 1 => false,
+        0 | 4 => {
+            if is_masked_probe_failure(op) {
+                return false;
+            }
+            match rc {
+                9 | 191 | 6 => true,
+                0 | 7 | 8 if is_probe(op) => false,
+                _ => rc != target_rc(op),
+            }
+        }
+        _ => !is_masked_probe_failure(op),
+    }
 }
 
 /// Reads one resource's history on one node. The operations may come in any
 /// order; they are replayed by call id (entries without one last).
 pub fn derive(ops: &[&LrmRscOp]) -> NodeRole {
-    let mut ordered: Vec<&&LrmRscOp> = ops.iter().filter(|o| !is_last_failure(o)).collect();
-    ordered.sort_by_key(|o| match o.call_id {
-        Some(c) if c >= 0 => c,
-        _ => i64::MAX,
+    let mut ordered: Vec<&&LrmRscOp> = ops.iter().collect();
+    ordered.sort_by_key(|o| {
+        let call = match o.call_id {
+            Some(c) if c >= 0 => c,
+            _ => i64::MAX,
+        };
+        (call, is_last_failure(o))
     });
     let mut state = NodeRole {
         role: Role::Stopped,
         failed: false,
         pending: None,
+        stop_failed: false,
     };
     for op in ordered {
         let status = op.op_status.unwrap_or(0);
@@ -94,66 +131,52 @@ pub fn derive(ops: &[&LrmRscOp]) -> NodeRole {
             _ => {}
         }
         state.pending = None;
-        let ok = status == 0 && rc == target_rc(op);
+        if is_masked_probe_failure(op) {
+            state.role = Role::Stopped;
+            continue;
+        }
+        let failed = op_failed(op);
+        let judged = matches!(status, 0 | 4);
         match task {
             "monitor" => {
-                if status != 0 {
-                    state.failed = true;
-                    if state.role == Role::Stopped {
-                        state.role = Role::Started;
-                    }
-                    continue;
-                }
-                match rc {
-                    0 => {
-                        if state.role != Role::Unpromoted {
-                            state.role = Role::Started;
-                        }
-                        state.failed = !ok && !is_probe(op);
-                    }
-                    8 => {
-                        state.role = Role::Promoted;
-                        state.failed = !ok && !is_probe(op);
-                    }
-                    7 => {
-                        state.role = Role::Stopped;
-                        state.failed = !ok && !is_probe(op);
-                    }
-                    _ => {
-                        state.failed = true;
-                        // A probe that errs leaves the resource in an unknown,
-                        // possibly active state; a recurring monitor that errs
-                        // was running.
-                        if state.role == Role::Stopped && !matches!(rc, 5 | 6) {
-                            state.role = Role::Started;
-                        }
+                if judged {
+                    match rc {
+                        0 if state.role != Role::Unpromoted => state.role = Role::Started,
+                        8 | 9 | 191 => state.role = Role::Promoted,
+                        // "Not running" from a probe (or when expected) says
+                        // stopped; from a recurring monitor it is a failure of
+                        // a resource that still counts as active there until
+                        // it is recovered.
+                        7 if !failed => state.role = Role::Stopped,
+                        _ => {}
                     }
                 }
+                if failed && state.role == Role::Stopped {
+                    // An erring probe leaves the resource possibly active.
+                    state.role = Role::Started;
+                }
+                state.failed = failed;
             }
-            "start" | "migrate_from" => {
+            "start" | "migrate_from" | "migrate_to" => {
                 state.role = Role::Started;
-                state.failed = !ok;
+                state.failed = failed;
             }
             "stop" => {
-                if ok {
-                    state.role = Role::Stopped;
-                    state.failed = false;
-                } else {
-                    state.role = Role::Started;
-                    state.failed = true;
-                }
+                state.role = if failed { Role::Started } else { Role::Stopped };
+                state.failed = failed;
+                state.stop_failed = failed;
             }
             "promote" => {
                 state.role = Role::Promoted;
-                state.failed = !ok;
+                state.failed = failed;
             }
             "demote" => {
-                state.role = if ok { Role::Unpromoted } else { Role::Promoted };
-                state.failed = !ok;
-            }
-            "migrate_to" => {
-                state.role = Role::Started;
-                state.failed = !ok;
+                state.role = if failed {
+                    Role::Promoted
+                } else {
+                    Role::Unpromoted
+                };
+                state.failed = failed;
             }
             _ => {}
         }
@@ -224,9 +247,19 @@ mod tests {
             op("r_start_0", "start", 1, 0, 0, 0, Some(0)),
             op("r_monitor_10000", "monitor", 2, 7, 0, 10000, Some(0)),
         ];
-        assert_eq!(check(&died), (Role::Stopped, true));
+        assert_eq!(
+            check(&died),
+            (Role::Started, true),
+            "active until recovered"
+        );
         let timeout = [op("r_stop_0", "stop", 5, 1, 2, 0, Some(0))];
         assert_eq!(check(&timeout), (Role::Started, true));
+    }
+
+    #[test]
+    fn a_probe_that_finds_no_agent_means_stopped() {
+        let ops = [op("r_monitor_0", "monitor", 1, 5, 0, 0, Some(7))];
+        assert_eq!(check(&ops), (Role::Stopped, false));
     }
 
     #[test]
@@ -247,11 +280,28 @@ mod tests {
     }
 
     #[test]
-    fn last_failure_entries_do_not_count_twice() {
+    fn last_failure_entries_replay_after_their_operation() {
         let ops = [
             op("r_last_failure_0", "start", 3, 1, 0, 0, Some(0)),
             op("r_last_0", "stop", 4, 0, 0, 0, Some(0)),
         ];
         assert_eq!(check(&ops), (Role::Stopped, false));
+        // The recurring monitor entry says ok; its last-failure twin, same
+        // call id, records the newer failure.
+        let ops = [
+            op("r_start_0", "start", 1, 0, 0, 0, Some(0)),
+            op("r_last_failure_0", "monitor", 2, 1, 0, 10000, Some(0)),
+            op("r_monitor_10000", "monitor", 2, 0, 0, 10000, Some(0)),
+        ];
+        assert_eq!(check(&ops), (Role::Started, true));
+    }
+
+    #[test]
+    fn error_status_is_judged_by_the_exit_code() {
+        // Old histories record a probe's "not running" with status Error.
+        let ops = [op("r_monitor_0", "monitor", 1, 7, 4, 0, Some(7))];
+        assert_eq!(check(&ops), (Role::Stopped, false));
+        let ops = [op("r_monitor_0", "monitor", 1, 1, 4, 0, Some(7))];
+        assert_eq!(check(&ops), (Role::Started, true));
     }
 }

@@ -133,7 +133,9 @@ fn primitive_line(p: &PrimitiveView) -> String {
     if p.disabled {
         flags.push("disabled");
     }
-    if !p.managed {
+    if p.blocked {
+        flags.push("blocked");
+    } else if !p.managed {
         flags.push("unmanaged");
     }
     if !flags.is_empty() {

@@ -24,7 +24,7 @@ fn primitive(w: &mut XmlWriter, p: &PrimitiveView) {
         ("target_role", if p.disabled { "Stopped" } else { "" }),
         ("active", b(!p.nodes.is_empty())),
         ("orphaned", "false"),
-        ("blocked", "false"),
+        ("blocked", b(p.blocked)),
         ("managed", b(p.managed)),
         ("failed", b(p.failed)),
         ("failure_ignored", "false"),
