@@ -416,3 +416,38 @@ fn a_failed_command_in_a_sequence_keeps_the_earlier_changes() {
     assert_eq!(fs::read(&file).unwrap(), before);
     assert_no_leftovers(&scratch.dir);
 }
+
+#[test]
+fn concurrent_commands_lose_no_change() {
+    let scratch = Scratch::new("concurrent");
+    let file = scratch.file("cib.xml");
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            std::process::Command::new(warden_bin())
+                .arg("-f")
+                .arg(&file)
+                .args([
+                    "resource",
+                    "create",
+                    &format!("svc{i}"),
+                    &format!("systemd:svc{i}"),
+                ])
+                .env_remove("CIB_file")
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let text = fs::read_to_string(&file).unwrap();
+    let cib = warden::core::cib::parse(&text, "cib.xml").cib.unwrap();
+    assert_eq!(
+        cib.configuration.primitives().count(),
+        8,
+        "a concurrent change was lost:\n{text}"
+    );
+    assert_eq!(cib.epoch, 1 + 8, "each change bumps the epoch once");
+    assert_no_leftovers(&scratch.dir);
+}

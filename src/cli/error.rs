@@ -23,9 +23,11 @@ pub enum CliError {
     /// The CIB file cannot be used: every error diagnostic, located.
     #[error("{}", .diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n"))]
     Cib { diagnostics: Vec<Diagnostic> },
-    /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
+    /// Reading or writing a file failed; `action` says which ("cannot
+    /// read", "cannot write").
+    #[error("{action} {path}: {source}")]
     Io {
+        action: &'static str,
         path: String,
         #[source]
         source: io::Error,

@@ -121,6 +121,7 @@ fn run_inner(
     let flags = &lexed.flags;
     let write = |out: &mut dyn Write, text: &str| -> Result<(), CliError> {
         out.write_all(text.as_bytes()).map_err(|e| CliError::Io {
+            action: "cannot write to",
             path: "standard output".into(),
             source: e,
         })
@@ -140,6 +141,16 @@ fn run_inner(
         return Err(CliError::LiveMode { command: name });
     };
     let path = Path::new(file);
+    // Changes are read-modify-write cycles: one warden process at a time.
+    let _lock = if cmd.writes_cib() {
+        Some(store::lock_dir_of(path).map_err(|e| CliError::Io {
+            action: "cannot lock the directory of",
+            path: file.to_string(),
+            source: e,
+        })?)
+    } else {
+        None
+    };
     let mut cib = load(path)?;
     if cmd.writes_cib() {
         let before = cib.clone();
@@ -158,6 +169,7 @@ fn run_inner(
             cib.bump(Change::Configuration);
             let text = cib::to_xml(&cib);
             store::write_atomic(path, text.as_bytes()).map_err(|e| CliError::Io {
+                action: "cannot write the CIB file",
                 path: file.to_string(),
                 source: e,
             })?;
@@ -174,6 +186,7 @@ fn run_inner(
 pub fn load(path: &Path) -> Result<Cib, CliError> {
     let name = path.display().to_string();
     let text = store::read_optional(path).map_err(|e| CliError::Io {
+        action: "cannot read the CIB file",
         path: name.clone(),
         source: e,
     })?;
@@ -201,6 +214,7 @@ fn read_command(cib: &Cib, cmd: &Command, flags: &flags::Flags) -> Result<String
         Command::ClusterCib { out: Some(f) } => {
             store::write_atomic(Path::new(f), cib::to_xml(cib).as_bytes()).map_err(|e| {
                 CliError::Io {
+                    action: "cannot write the CIB to",
                     path: f.clone(),
                     source: e,
                 }

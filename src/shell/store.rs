@@ -5,7 +5,10 @@
 //! the process or the machine during the write. Every write goes through
 //! [`write_atomic`]: a temporary file in the same directory, written and
 //! fsynced, renamed over the target, then the directory fsynced so the rename
-//! itself is durable. This module knows nothing about what the bytes mean.
+//! itself is durable. [`lock_dir_of`] serializes whole read-modify-write
+//! cycles of warden processes on one directory, so that two concurrent
+//! commands cannot lose each other's change. This module knows nothing
+//! about what the bytes mean.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -78,6 +81,22 @@ fn create_temp(dir: &Path, name: &str, mode: u32) -> io::Result<(PathBuf, File)>
 /// Makes a rename in `dir` durable.
 fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
+}
+
+/// An exclusive lock on a directory, released when dropped.
+pub struct DirLock {
+    _lock: nix::fcntl::Flock<File>,
+}
+
+/// Takes the exclusive lock of the directory holding `path` (waiting for
+/// another warden process to finish its cycle). The directory itself is
+/// locked, not the file: the file is replaced by a rename, so a lock on it
+/// would not be seen by the next reader.
+pub fn lock_dir_of(path: &Path) -> io::Result<DirLock> {
+    let dir = File::open(parent_dir(path))?;
+    let lock = nix::fcntl::Flock::lock(dir, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, errno)| io::Error::from(errno))?;
+    Ok(DirLock { _lock: lock })
 }
 
 /// Reads a CIB file. `Ok(None)` when it does not exist (callers decide
@@ -173,6 +192,22 @@ mod tests {
             })
             .count();
         assert_eq!(leftovers, 0);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_directory_lock_is_exclusive() {
+        let dir = scratch("lock");
+        let f = dir.join("cib.xml");
+        let held = lock_dir_of(&f).unwrap();
+        let other = File::open(&dir).unwrap();
+        let again = nix::fcntl::Flock::lock(other, nix::fcntl::FlockArg::LockExclusiveNonblock);
+        assert!(again.is_err(), "a second exclusive lock was granted");
+        drop(held);
+        let other = File::open(&dir).unwrap();
+        assert!(
+            nix::fcntl::Flock::lock(other, nix::fcntl::FlockArg::LockExclusiveNonblock).is_ok()
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 
