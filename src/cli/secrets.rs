@@ -1,8 +1,8 @@
 //! Which parameter values are secrets, and how they are shown.
 //!
 //! Invariant: the one place that decides what a secret is. Every output
-//! path that prints a parameter value (config views, errors, logs) asks
-//! [`shown`] first.
+//! path that prints a parameter value (config views, node attributes) asks
+//! [`is_secret`] or [`shown`] first; errors and logs never print values.
 
 /// What a masked value looks like.
 pub const MASK: &str = "********";
