@@ -21,9 +21,11 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// How long an agent may take to print its metadata (Pacemaker's meta-data
-/// timeout).
-const METADATA_TIMEOUT_MS: u64 = 5_000;
+/// How long an agent may take to print its metadata. Pacemaker allows 5s;
+/// fence agents are Python programs that can take seconds just to start on
+/// a loaded machine, and a CLI waiting a little longer is better than a
+/// spurious "not installed".
+const METADATA_TIMEOUT_MS: u64 = 15_000;
 /// Metadata larger than this is not metadata.
 const METADATA_BYTES_MAX: u64 = 1 << 20;
 /// Agents queried at once when listing with descriptions.
