@@ -1,9 +1,391 @@
-//! The command line: raw args -> validated command -> CIB patch, run against a
-//! file (`-f FILE` / `CIB_file`) or the local daemon.
+//! The command line, in three layers: raw arguments -> flags and words
+//! ([`flags`]) -> a validated [`command::Command`] ([`grammar`], with the
+//! command table in [`spec`]) -> the command carried out on a CIB
+//! ([`edit`] for changes, [`show`] and the status view for reading).
+//!
+//! Commands run against a CIB file (`-f FILE` or the `CIB_file` environment
+//! variable, as Pacemaker's tools); the live cluster is reached through the
+//! daemon. Agents are known through [`agent_info`].
+//!
+//! Invariant: a command either succeeds completely or leaves the file
+//! byte-for-byte as it was; the file is only ever replaced atomically
+//! (`shell::store::write_atomic`). No secret value reaches the output, the
+//! logs or an error message unless the operator asks for it.
 
+pub mod agent_info;
+pub mod command;
+pub mod edit;
+pub mod error;
+pub mod flags;
+pub mod grammar;
+pub mod help;
+pub mod ids;
+pub mod ops;
+pub mod properties;
+pub mod secrets;
+pub mod show;
+pub mod spec;
+
+use crate::core::action::{AgentRef, Standard};
+use crate::core::cib::{self, Change, Cib};
+use crate::shell::store;
+use command::{AgentName, Command, OutputFormat};
+use edit::{Agents, Ctx, SystemAgents};
+use error::CliError;
+use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
 /// Entry point of the `warden` binary.
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let env_file = std::env::var("CIB_file").ok().filter(|f| !f.is_empty());
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let code = run(
+        &args,
+        env_file.as_deref(),
+        &mut stdout.lock(),
+        &mut stderr.lock(),
+    );
+    ExitCode::from(code)
+}
+
+/// Runs one command line; returns the exit code. Output goes to `out`,
+/// warnings and errors to `err`.
+pub fn run(
+    args: &[String],
+    env_file: Option<&str>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    match run_inner(args, env_file, out, err) {
+        Ok(()) => 0,
+        Err(e) => {
+            report(&e, err);
+            1
+        }
+    }
+}
+
+fn report(e: &CliError, err: &mut dyn Write) {
+    match e {
+        CliError::Cib { diagnostics } => {
+            for d in diagnostics {
+                let _ = writeln!(err, "Error: {d}");
+            }
+        }
+        CliError::Usage { message, usage } => {
+            let _ = writeln!(err, "Error: {message}");
+            if let Some(u) = usage {
+                let _ = writeln!(err, "Usage: {u}");
+            }
+        }
+        CliError::Rejected(list) => {
+            for m in list {
+                let _ = writeln!(err, "Error: {m}");
+            }
+        }
+        other => {
+            let _ = writeln!(err, "Error: {other}");
+        }
+    }
+}
+
+fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warden=debug"))
+        .try_init();
+}
+
+fn run_inner(
+    args: &[String],
+    env_file: Option<&str>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    let lexed = flags::lex(args.iter().cloned())?;
+    if lexed.flags.debug {
+        init_logging();
+    }
+    let name = spec::find(&lexed.words)
+        .map(|(s, _)| s.name())
+        .unwrap_or_default();
+    let cmd = grammar::parse(&lexed)?;
+    // Only the command's name is logged: its words may hold secrets.
+    tracing::debug!(command = %name, "parsed");
+    let flags = &lexed.flags;
+    let write = |out: &mut dyn Write, text: &str| -> Result<(), CliError> {
+        out.write_all(text.as_bytes()).map_err(|e| CliError::Io {
+            action: "cannot write to",
+            path: "standard output".into(),
+            source: e,
+        })
+    };
+    match &cmd {
+        Command::Help(path) => return write(out, &help::help_text(path)?),
+        Command::Version => return write(out, &format!("warden {}\n", env!("CARGO_PKG_VERSION"))),
+        Command::Completion(shell) => return write(out, &help::completion(shell)?),
+        Command::LiveOnly(c) => return Err(CliError::LiveOnly { command: c.clone() }),
+        Command::Unimplemented(c) => return Err(CliError::Unimplemented(c.clone())),
+        _ => {}
+    }
+    if !cmd.needs_cib() {
+        return write(out, &agent_command(&cmd, flags, &SystemAgents)?);
+    }
+    let Some(file) = flags.file.as_deref().or(env_file) else {
+        return Err(CliError::LiveMode { command: name });
+    };
+    let path = Path::new(file);
+    // Changes are read-modify-write cycles: one warden process at a time.
+    let _lock = if cmd.writes_cib() {
+        Some(store::lock_dir_of(path).map_err(|e| CliError::Io {
+            action: "cannot lock the directory of",
+            path: file.to_string(),
+            source: e,
+        })?)
+    } else {
+        None
+    };
+    let mut cib = load(path)?;
+    if cmd.writes_cib() {
+        let before = cib.clone();
+        let ctx = Ctx {
+            force: flags.force,
+            agents: &SystemAgents,
+        };
+        let outcome = edit::apply(&mut cib, &cmd, &ctx)?;
+        for w in &outcome.warnings {
+            let _ = writeln!(err, "Warning: {w}");
+        }
+        for n in &outcome.notes {
+            let _ = writeln!(err, "{n}");
+        }
+        if cib != before {
+            cib.bump(Change::Configuration);
+            let text = cib::to_xml(&cib);
+            store::write_atomic(path, text.as_bytes()).map_err(|e| CliError::Io {
+                action: "cannot write the CIB file",
+                path: file.to_string(),
+                source: e,
+            })?;
+            tracing::debug!(file, epoch = cib.epoch, "CIB written");
+        }
+        return Ok(());
+    }
+    let text = read_command(&cib, &cmd, flags)?;
+    write(out, &text)
+}
+
+/// Reads and checks a CIB file; a missing file is an empty CIB (as `pcs -f`
+/// starts from an empty CIB), an empty or broken one is an error.
+pub fn load(path: &Path) -> Result<Cib, CliError> {
+    let name = path.display().to_string();
+    let text = store::read_optional(path).map_err(|e| CliError::Io {
+        action: "cannot read the CIB file",
+        path: name.clone(),
+        source: e,
+    })?;
+    let Some(text) = text else {
+        tracing::debug!(file = %name, "no such file: starting from an empty CIB");
+        return Ok(Cib::empty());
+    };
+    let parsed = cib::parse(&text, &name);
+    if parsed.has_errors() {
+        return Err(CliError::Cib {
+            diagnostics: parsed
+                .diagnostics
+                .into_iter()
+                .filter(|d| d.is_error())
+                .collect(),
+        });
+    }
+    Ok(parsed.cib.expect("no errors means a CIB"))
+}
+
+fn read_command(cib: &Cib, cmd: &Command, flags: &flags::Flags) -> Result<String, CliError> {
+    let secrets = flags.show_secrets;
+    Ok(match cmd {
+        Command::ClusterCib { out: None } => cib::to_xml(cib),
+        Command::ClusterCib { out: Some(f) } => {
+            store::write_atomic(Path::new(f), cib::to_xml(cib).as_bytes()).map_err(|e| {
+                CliError::Io {
+                    action: "cannot write the CIB to",
+                    path: f.clone(),
+                    source: e,
+                }
+            })?;
+            String::new()
+        }
+        Command::PropertyConfig {
+            names,
+            all,
+            defaults,
+        } => show::properties(cib, names, *all, *defaults),
+        Command::ResourceConfig { ids, stonith } => {
+            let mut s = show::resources(cib, ids, *stonith, 0, secrets)?;
+            if *stonith && ids.is_empty() {
+                let levels = show::levels(cib);
+                if !levels.is_empty() {
+                    s.push_str("\nFencing Levels:\n");
+                    for l in levels.lines() {
+                        s.push_str("  ");
+                        s.push_str(l);
+                        s.push('\n');
+                    }
+                }
+            }
+            s
+        }
+        Command::GroupList => show::groups(cib),
+        Command::ConstraintConfig => show::constraints(cib, flags.full),
+        Command::ConstraintRef(ids) => show::constraint_ref(cib, ids),
+        Command::LevelConfig => show::levels(cib),
+        Command::NodeAttribute { node, .. } => show::node_attributes(cib, node.as_deref()),
+        Command::ConfigShow => show::config(cib, secrets, flags.full),
+        Command::Status(format) => {
+            let view = crate::status::build(cib);
+            match format {
+                OutputFormat::Text => crate::status::text::render(&view),
+                OutputFormat::Json => {
+                    let mut s = serde_json::to_string_pretty(&view).expect("the view serializes");
+                    s.push('\n');
+                    s
+                }
+                OutputFormat::Xml => crate::status::xml::render(&view),
+            }
+        }
+        other => unreachable!("not a read command: {other:?}"),
+    })
+}
+
+/// Commands about agents (no CIB needed).
+fn agent_command(
+    cmd: &Command,
+    flags: &flags::Flags,
+    agents: &dyn Agents,
+) -> Result<String, CliError> {
+    match cmd {
+        Command::Describe { agent, .. } => {
+            let agent = match agent {
+                AgentName::Full(a) => a.clone(),
+                AgentName::Guess(kind) => {
+                    let found = agents.find_by_type(kind);
+                    match found.as_slice() {
+                        [one] => one.clone(),
+                        [] => {
+                            return Err(CliError::rejected(format!(
+                                "Unable to find agent '{kind}', try specifying its full name"
+                            )))
+                        }
+                        many => {
+                            return Err(CliError::rejected(format!(
+                                "Multiple agents match '{kind}', please specify full name: {}",
+                                many.iter()
+                                    .map(|a| a.to_string())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )))
+                        }
+                    }
+                }
+            };
+            let meta = agents
+                .metadata(&agent)
+                .map_err(|e| CliError::rejected(e.to_string()))?;
+            Ok(agent_info::describe(&meta, flags.full))
+        }
+        Command::ListAgents { filter, stonith } => {
+            let refs: Vec<AgentRef> = if *stonith {
+                agent_info::list_agents(&Standard::Stonith, None)
+                    .into_iter()
+                    .map(|kind| AgentRef {
+                        standard: Standard::Stonith,
+                        provider: None,
+                        kind,
+                    })
+                    .collect()
+            } else {
+                agent_info::all_resource_agents()
+            };
+            let name_of = |a: &AgentRef| {
+                if *stonith {
+                    a.kind.clone()
+                } else {
+                    a.to_string()
+                }
+            };
+            let descs: Vec<Option<String>> = if flags.nodesc {
+                vec![None; refs.len()]
+            } else {
+                agent_info::metadata_many(&refs)
+                    .into_iter()
+                    .map(|m| m.ok().and_then(|m| m.shortdesc))
+                    .collect()
+            };
+            let mut s = String::new();
+            for (a, d) in refs.iter().zip(descs) {
+                let name = name_of(a);
+                let line = match d {
+                    Some(d) => format!("{name} - {d}"),
+                    None => name,
+                };
+                if filter
+                    .as_ref()
+                    .is_none_or(|f| line.to_lowercase().contains(&f.to_lowercase()))
+                {
+                    s.push_str(&line);
+                    s.push('\n');
+                }
+            }
+            if s.is_empty() && filter.is_some() {
+                return Err(CliError::rejected(
+                    "No resource agents matching the filter.",
+                ));
+            }
+            Ok(s)
+        }
+        Command::Standards => Ok(lines(agent_info::list_standards())),
+        Command::Providers => Ok(lines(agent_info::list_ocf_providers())),
+        Command::Agents(spec) => {
+            let list = match spec.as_deref() {
+                None => {
+                    let mut v: Vec<String> = agent_info::all_resource_agents()
+                        .into_iter()
+                        .map(|a| a.kind)
+                        .collect();
+                    v.sort_by_key(|s| s.to_lowercase());
+                    v.dedup();
+                    v
+                }
+                Some(s) => {
+                    let (std, prov) = match s.split_once(':') {
+                        Some((a, b)) => (a, Some(b)),
+                        None => (s, None),
+                    };
+                    let standard = Standard::parse(std);
+                    if !standard.is_known() {
+                        return Err(CliError::rejected(format!(
+                            "unknown standard '{std}': expected ocf, lsb, systemd, service or stonith"
+                        )));
+                    }
+                    agent_info::list_agents(&standard, prov)
+                }
+            };
+            Ok(lines(list))
+        }
+        other => unreachable!("not an agent command: {other:?}"),
+    }
+}
+
+fn lines(v: Vec<String>) -> String {
+    let mut s = v.join("\n");
+    if !s.is_empty() {
+        s.push('\n');
+    }
+    s
 }

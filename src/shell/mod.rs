@@ -6,3 +6,4 @@ pub mod agents;
 pub mod executor;
 pub mod fence_agents;
 pub mod fencing;
+pub mod store;

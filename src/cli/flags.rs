@@ -1,0 +1,355 @@
+//! Layer 1 of the command line: raw arguments -> flags + words.
+//!
+//! pcs lets flags appear anywhere (`resource create X ocf:a:b ip=1 --group
+//! g`) and treats `-INFINITY` or `-100` as words (scores), so the words are
+//! split from the flags here, by one table ([`FLAGS`]) that also feeds the
+//! help text and the shell completions (see `help.rs`).
+//!
+//! Invariant: no knowledge of commands or of the CIB; every argument is
+//! either a known flag, a word, or an error naming it.
+
+use super::error::CliError;
+
+/// One command-line flag.
+#[derive(Debug, Clone, Copy)]
+pub struct FlagDef {
+    /// Long name without the dashes.
+    pub long: &'static str,
+    pub short: Option<char>,
+    /// Name of the value the flag takes (`None`: a switch).
+    pub value: Option<&'static str>,
+    pub help: &'static str,
+    /// Accepted by every command (not listed per command).
+    pub global: bool,
+}
+
+/// Every flag warden accepts. Help and completions are generated from this
+/// table; commands list which of the non-global ones they take.
+pub const FLAGS: &[FlagDef] = &[
+    FlagDef {
+        long: "file",
+        short: Some('f'),
+        value: Some("FILE"),
+        help: "Work on the CIB in FILE instead of the live cluster (or set CIB_file). A missing FILE starts from an empty CIB",
+        global: true,
+    },
+    FlagDef {
+        long: "force",
+        short: None,
+        value: None,
+        help: "Turn validation errors that can be overridden into warnings",
+        global: true,
+    },
+    FlagDef {
+        long: "debug",
+        short: None,
+        value: None,
+        help: "Log what warden does to standard error",
+        global: true,
+    },
+    FlagDef {
+        long: "help",
+        short: Some('h'),
+        value: None,
+        help: "Show help for the command",
+        global: true,
+    },
+    FlagDef {
+        long: "version",
+        short: None,
+        value: None,
+        help: "Show warden's version",
+        global: true,
+    },
+    FlagDef {
+        long: "group",
+        short: None,
+        value: Some("GROUP"),
+        help: "Put the new resource into GROUP (created if it does not exist)",
+        global: false,
+    },
+    FlagDef {
+        long: "before",
+        short: None,
+        value: Some("RESOURCE"),
+        help: "Place the resource(s) before RESOURCE in the group",
+        global: false,
+    },
+    FlagDef {
+        long: "after",
+        short: None,
+        value: Some("RESOURCE"),
+        help: "Place the resource(s) after RESOURCE in the group",
+        global: false,
+    },
+    FlagDef {
+        long: "disabled",
+        short: None,
+        value: None,
+        help: "Create the resource stopped (meta target-role=Stopped)",
+        global: false,
+    },
+    FlagDef {
+        long: "no-default-ops",
+        short: None,
+        value: None,
+        help: "Do not add the agent's default operations (a monitor is always added)",
+        global: false,
+    },
+    FlagDef {
+        long: "full",
+        short: None,
+        value: None,
+        help: "Show everything: ids, advanced agent options",
+        global: false,
+    },
+    FlagDef {
+        long: "all",
+        short: None,
+        value: None,
+        help: "All nodes, or all properties including defaults",
+        global: false,
+    },
+    FlagDef {
+        long: "defaults",
+        short: None,
+        value: None,
+        help: "Show the default value of every property",
+        global: false,
+    },
+    FlagDef {
+        long: "nodesc",
+        short: None,
+        value: None,
+        help: "List agents without their descriptions",
+        global: false,
+    },
+    FlagDef {
+        long: "show-secrets",
+        short: None,
+        value: None,
+        help: "Show the values of password parameters instead of ********",
+        global: false,
+    },
+    FlagDef {
+        long: "output-as",
+        short: None,
+        value: Some("FORMAT"),
+        help: "Output format: text (default), json or xml",
+        global: false,
+    },
+];
+
+/// The flags given, typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Flags {
+    pub file: Option<String>,
+    pub force: bool,
+    pub debug: bool,
+    pub help: bool,
+    pub version: bool,
+    pub group: Option<String>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub disabled: bool,
+    pub no_default_ops: bool,
+    pub full: bool,
+    pub all: bool,
+    pub defaults: bool,
+    pub nodesc: bool,
+    pub show_secrets: bool,
+    pub output_as: Option<String>,
+    /// Long names of the flags given, in order, for per-command checks.
+    pub given: Vec<&'static str>,
+}
+
+impl Flags {
+    fn set(&mut self, def: &FlagDef, value: Option<String>) {
+        match def.long {
+            "file" => self.file = value,
+            "force" => self.force = true,
+            "debug" => self.debug = true,
+            "help" => self.help = true,
+            "version" => self.version = true,
+            "group" => self.group = value,
+            "before" => self.before = value,
+            "after" => self.after = value,
+            "disabled" => self.disabled = true,
+            "no-default-ops" => self.no_default_ops = true,
+            "full" => self.full = true,
+            "all" => self.all = true,
+            "defaults" => self.defaults = true,
+            "nodesc" => self.nodesc = true,
+            "show-secrets" => self.show_secrets = true,
+            "output-as" => self.output_as = value,
+            other => unreachable!("flag --{other} is in FLAGS but not handled"),
+        }
+        if !self.given.contains(&def.long) {
+            self.given.push(def.long);
+        }
+    }
+}
+
+/// The command line split into flags and words.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lexed {
+    pub flags: Flags,
+    pub words: Vec<String>,
+}
+
+/// Whether a word that starts with `-` is a value (a negative score) rather
+/// than a flag, as pcs decides: `-INFINITY`, `-100`, `-1.5`.
+fn is_negative_value(arg: &str) -> bool {
+    let Some(rest) = arg.strip_prefix('-') else {
+        return false;
+    };
+    !rest.is_empty()
+        && (rest.chars().all(|c| c.is_ascii_digit())
+            || rest.eq_ignore_ascii_case("infinity")
+            || rest.parse::<f64>().is_ok_and(|v| v.is_finite()))
+}
+
+fn find_long(name: &str) -> Option<&'static FlagDef> {
+    FLAGS.iter().find(|f| f.long == name)
+}
+
+fn find_short(c: char) -> Option<&'static FlagDef> {
+    FLAGS.iter().find(|f| f.short == Some(c))
+}
+
+/// Splits raw arguments (without the program name) into flags and words.
+pub fn lex<I, S>(args: I) -> Result<Lexed, CliError>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let mut out = Lexed::default();
+    let mut it = args.into_iter().map(Into::into).peekable();
+    while let Some(arg) = it.next() {
+        if arg == "--" {
+            out.words.extend(it.by_ref());
+            break;
+        }
+        if let Some(body) = arg.strip_prefix("--") {
+            let (name, inline) = match body.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (body, None),
+            };
+            let def = find_long(name)
+                .ok_or_else(|| CliError::usage(format!("unknown option '--{name}'")))?;
+            let value = match (def.value, inline) {
+                (None, None) => None,
+                (None, Some(_)) => {
+                    return Err(CliError::usage(format!("option '--{name}' takes no value")))
+                }
+                (Some(_), Some(v)) => Some(v),
+                (Some(what), None) => Some(it.next().ok_or_else(|| {
+                    CliError::usage(format!("option '--{name}' needs a value: --{name} {what}"))
+                })?),
+            };
+            out.flags.set(def, value);
+            continue;
+        }
+        if arg.len() > 1 && arg.starts_with('-') && !is_negative_value(&arg) {
+            let mut chars = arg[1..].chars();
+            let c = chars.next().unwrap_or('-');
+            let def =
+                find_short(c).ok_or_else(|| CliError::usage(format!("unknown option '{arg}'")))?;
+            let rest: String = chars.collect();
+            let value = match def.value {
+                None if rest.is_empty() => None,
+                None => return Err(CliError::usage(format!("unknown option '{arg}'"))),
+                Some(_) if !rest.is_empty() => Some(rest),
+                Some(what) => Some(it.next().ok_or_else(|| {
+                    CliError::usage(format!("option '-{c}' needs a value: -{c} {what}"))
+                })?),
+            };
+            out.flags.set(def, value);
+            continue;
+        }
+        out.words.push(arg);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn flags_anywhere_and_negative_scores_are_words() {
+        let l = lex([
+            "-f",
+            "cib.xml",
+            "constraint",
+            "location",
+            "R",
+            "avoids",
+            "n1=-INFINITY",
+            "--force",
+            "-INFINITY",
+            "-100",
+        ])
+        .unwrap();
+        assert_eq!(l.flags.file.as_deref(), Some("cib.xml"));
+        assert!(l.flags.force);
+        assert_eq!(
+            l.words,
+            words(&[
+                "constraint",
+                "location",
+                "R",
+                "avoids",
+                "n1=-INFINITY",
+                "-INFINITY",
+                "-100"
+            ])
+        );
+    }
+
+    #[test]
+    fn values_inline_or_separate() {
+        let l = lex(["--group=g1", "--after", "d1", "-fx.xml", "resource"]).unwrap();
+        assert_eq!(l.flags.group.as_deref(), Some("g1"));
+        assert_eq!(l.flags.after.as_deref(), Some("d1"));
+        assert_eq!(l.flags.file.as_deref(), Some("x.xml"));
+        assert_eq!(l.flags.given, vec!["group", "after", "file"]);
+    }
+
+    #[test]
+    fn unknown_and_malformed_flags_are_named() {
+        assert_eq!(
+            lex(["--frobnicate"]).unwrap_err().to_string(),
+            "unknown option '--frobnicate'"
+        );
+        assert_eq!(lex(["-x"]).unwrap_err().to_string(), "unknown option '-x'");
+        assert!(lex(["--group"])
+            .unwrap_err()
+            .to_string()
+            .contains("needs a value"));
+        assert!(lex(["--force=yes"])
+            .unwrap_err()
+            .to_string()
+            .contains("takes no value"));
+    }
+
+    #[test]
+    fn double_dash_ends_flags() {
+        let l = lex(["a", "--", "--force"]).unwrap();
+        assert!(!l.flags.force);
+        assert_eq!(l.words, words(&["a", "--force"]));
+    }
+
+    #[test]
+    fn every_flag_in_the_table_is_handled() {
+        for def in FLAGS {
+            let mut f = Flags::default();
+            f.set(def, def.value.map(|_| "v".to_string()));
+            assert_eq!(f.given, vec![def.long]);
+        }
+    }
+}

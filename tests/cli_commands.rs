@@ -1,0 +1,176 @@
+//! Command behaviour through the binary: what a missing file means, where
+//! output goes, help, the commands that need the live cluster or are not
+//! available yet, and a full edit cycle read back with the config views.
+
+mod cli_support;
+
+use cli_support::*;
+use std::fs;
+
+#[test]
+fn a_missing_file_is_an_empty_cib_and_only_a_change_creates_it() {
+    let scratch = Scratch::new("missing");
+    let file = scratch.file("new.xml");
+    let text = ok(warden_f(&file, &["cluster", "cib"]), "cluster cib");
+    assert!(
+        text.starts_with("<cib ") && text.contains("<resources/>"),
+        "{text}"
+    );
+    assert!(!file.exists(), "reading must not create the file");
+    let out = scratch.file("copy.xml");
+    ok(
+        warden_f(&file, &["cluster", "cib", out.to_str().unwrap()]),
+        "cluster cib FILE",
+    );
+    assert_eq!(fs::read_to_string(&out).unwrap(), text);
+    ok(
+        warden_f(&file, &["property", "set", "stonith-enabled=false"]),
+        "property set",
+    );
+    let written = fs::read_to_string(&file).unwrap();
+    assert!(written.contains(r#"<nvpair id="cib-bootstrap-options-stonith-enabled" name="stonith-enabled" value="false"/>"#), "{written}");
+    assert!(
+        written.contains(r#"epoch="2""#),
+        "a change bumps the epoch: {written}"
+    );
+}
+
+#[test]
+fn help_version_and_completion() {
+    let top = ok(warden(&["help"]), "help");
+    assert!(
+        top.contains("constraint") && top.contains("--file"),
+        "{top}"
+    );
+    let create = ok(
+        warden(&["resource", "create", "--help"]),
+        "resource create --help",
+    );
+    assert!(
+        create.contains("warden resource create NAME STANDARD:[PROVIDER:]TYPE"),
+        "{create}"
+    );
+    assert!(create.contains("--group"), "{create}");
+    assert!(ok(warden(&["--version"]), "version").starts_with("warden "));
+    assert!(ok(warden(&["completion", "bash"]), "completion").contains("warden"));
+}
+
+#[test]
+fn live_only_and_unavailable_commands_say_so() {
+    let scratch = Scratch::new("unavailable");
+    let file = scratch.file("cib.xml");
+    for (args, expect) in [
+        (
+            &["cluster", "verify"][..],
+            "'cluster verify' is not available",
+        ),
+        (
+            &["resource", "debug-start", "vip"][..],
+            "'resource debug-start' is not available",
+        ),
+        (
+            &["stonith", "fence", "one-server2"][..],
+            "acts on the live cluster",
+        ),
+        (
+            &["cluster", "start", "--all"][..],
+            "acts on the live cluster",
+        ),
+    ] {
+        let out = warden_f(&file, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&out).contains(expect), "{args:?}: {}", stderr(&out));
+    }
+    assert!(!file.exists());
+}
+
+#[test]
+fn an_edit_cycle_reads_back() {
+    let scratch = Scratch::new("cycle");
+    let file = scratch.file("cib.xml");
+    let run = |args: &[&str]| ok(warden_f(&file, args), &args.join(" "));
+    run(&["resource", "create", "web", "systemd:nginx", "--group", "g"]);
+    run(&[
+        "resource",
+        "create",
+        "db",
+        "systemd:postgresql",
+        "--group",
+        "g",
+        "--before",
+        "web",
+    ]);
+    run(&["resource", "meta", "g", "resource-stickiness=100"]);
+    run(&["constraint", "location", "g", "prefers", "n1=100"]);
+    let same_group = warden_f(&file, &["constraint", "order", "db", "then", "web"]);
+    assert!(
+        stderr(&same_group).contains("resources in the same group"),
+        "{}",
+        stderr(&same_group)
+    );
+    run(&["resource", "create", "mail", "systemd:postfix"]);
+    run(&["constraint", "order", "g", "then", "mail"]);
+    assert_eq!(run(&["resource", "group", "list"]), "g: db web\n");
+    let config = run(&["resource", "config", "g"]);
+    assert!(config.starts_with("Group: g\n  Meta Attributes: g-meta_attributes\n    resource-stickiness=100\n  Resource: db"), "{config}");
+    let constraints = run(&["constraint", "config", "--full"]);
+    assert!(
+        constraints.contains("Node: n1 (score:100) (id:location-g-n1-100)"),
+        "{constraints}"
+    );
+    assert_eq!(
+        run(&["constraint", "ref", "g"]),
+        "Resource: g\n  location-g-n1-100\n  order-g-mail-mandatory\n"
+    );
+    run(&["resource", "ungroup", "g"]);
+    assert_eq!(run(&["resource", "group", "list"]), "");
+    assert_eq!(
+        run(&["constraint", "ref", "g"]),
+        "Resource: g\n  No Matches.\n",
+        "dissolving a group removes what names it"
+    );
+    let out = warden_f(&file, &["constraint", "delete", "order-g-mail-mandatory"]);
+    assert!(
+        stderr(&out).contains("Unable to find constraint - 'order-g-mail-mandatory'"),
+        "removed with the group: {}",
+        stderr(&out)
+    );
+    run(&["constraint", "order", "web", "then", "mail"]);
+    run(&["constraint", "delete", "order-web-mail-mandatory"]);
+    run(&["resource", "delete", "db"]);
+    let status = run(&["status"]);
+    assert!(
+        status.contains("2 resource instances configured")
+            && status.contains("web\t(systemd:nginx):\t Stopped"),
+        "{status}"
+    );
+}
+
+#[test]
+fn fence_agents_are_described_without_a_file() {
+    if !std::path::Path::new("/usr/sbin/fence_ilo_ssh").exists() {
+        eprintln!("SKIP fence_agents_are_described_without_a_file: fence-agents is not installed");
+        return;
+    }
+    let text = ok(
+        warden(&["stonith", "describe", "fence_ilo_ssh"]),
+        "stonith describe",
+    );
+    assert!(
+        text.starts_with("fence_ilo_ssh - Fence agent for HP iLO over SSH\n"),
+        "{text}"
+    );
+    assert!(text.contains("\n  username (required): "), "{text}");
+    assert!(
+        text.contains("\n  pcmk_host_list: "),
+        "the fencer's own options are listed: {text}"
+    );
+    assert!(
+        !text.contains("\n  passwd:") && !text.contains("\n  login:"),
+        "deprecated options are hidden: {text}"
+    );
+    assert!(
+        text.ends_with("Default operations:\n  monitor:\n    interval=60s\n"),
+        "{text}"
+    );
+}
