@@ -275,3 +275,141 @@ pub fn explain_actions(cib: &Cib, now: Timestamp) -> String {
     }
     out
 }
+
+/// A node as the scheduler reads it from the status section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NodeStatus {
+    pub name: String,
+    pub id: String,
+    pub online: bool,
+    pub standby: bool,
+    /// Put in standby by a failure (`on-fail=standby`).
+    pub standby_onfail: bool,
+    /// Seen by the cluster but not yet a full member.
+    pub pending: bool,
+    /// Must be fenced (or could not be, and its state is unknown).
+    pub unclean: bool,
+    pub shutdown: bool,
+    pub maintenance: bool,
+    pub is_dc: bool,
+    /// Why it is unclean, when it is.
+    pub fence_reason: Option<String>,
+}
+
+/// A primitive as the scheduler reads it from its operation history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResourceStatus {
+    pub id: String,
+    /// The group it belongs to.
+    pub group: Option<String>,
+    pub class: Option<String>,
+    pub provider: Option<String>,
+    pub kind: Option<String>,
+    /// "Stopped", "Started", "Unpromoted", "Promoted".
+    pub role: String,
+    /// Where it is active (several nodes when multiply active).
+    pub running_on: Vec<String>,
+    pub managed: bool,
+    pub failed: bool,
+    pub blocked: bool,
+    pub orphan: bool,
+    pub maintenance: bool,
+    pub failure_ignored: bool,
+    /// `target-role` asks for it to be stopped.
+    pub disabled: bool,
+    /// An action still running ("start", "stop", "migrate_to", ...).
+    pub pending_task: Option<String>,
+    pub pending_node: Option<String>,
+}
+
+/// The cluster as it is now, read exactly as the scheduler reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CurrentState {
+    pub have_quorum: bool,
+    pub stonith_enabled: bool,
+    pub maintenance_mode: bool,
+    pub stop_all_resources: bool,
+    /// Nodes sorted by name, as Pacemaker lists them.
+    pub nodes: Vec<NodeStatus>,
+    /// Primitives in configuration order (orphans last).
+    pub resources: Vec<ResourceStatus>,
+    /// Failed operations: (resource, node, `lrm_rsc_op` id).
+    pub failed_ops: Vec<(String, String, String)>,
+    /// What could not be understood or acted on.
+    pub warnings: Vec<String>,
+}
+
+/// Reads the current state of the cluster from `cib` at `now`.
+pub fn current_state(cib: &Cib, now: Timestamp) -> CurrentState {
+    let ws = unpack::unpack(cib, now.secs());
+    let nodes = ws
+        .node_order
+        .iter()
+        .map(|&n| {
+            let d = ws.node(n);
+            NodeStatus {
+                name: d.uname.clone(),
+                id: d.id.clone(),
+                online: d.online,
+                standby: d.standby,
+                standby_onfail: d.standby_onfail,
+                pending: d.pending,
+                unclean: d.unclean,
+                shutdown: d.shutdown,
+                maintenance: d.maintenance,
+                is_dc: d.is_dc,
+                fence_reason: d.fence_reason.clone(),
+            }
+        })
+        .collect();
+    let resources = ws
+        .rscs
+        .iter()
+        .filter(|r| r.variant == model::Variant::Primitive)
+        .map(|r| ResourceStatus {
+            id: r.id.clone(),
+            group: r.parent.map(|p| ws.rsc(p).id.clone()),
+            class: r.class.clone(),
+            provider: r.provider.clone(),
+            kind: r.kind.clone(),
+            role: match r.role {
+                util::Role::Unknown => util::Role::Stopped,
+                x => x,
+            }
+            .as_str()
+            .to_string(),
+            running_on: r
+                .running_on
+                .iter()
+                .map(|n| ws.node(*n).uname.clone())
+                .collect(),
+            managed: r.has(model::rflag::MANAGED),
+            failed: r.has(model::rflag::FAILED),
+            blocked: r.has(model::rflag::BLOCK),
+            orphan: r.has(model::rflag::ORPHAN),
+            maintenance: r.has(model::rflag::MAINTENANCE),
+            failure_ignored: r.has(model::rflag::FAILURE_IGNORED),
+            disabled: r
+                .meta
+                .get("target-role")
+                .is_some_and(|v| util::Role::parse(v) == util::Role::Stopped),
+            pending_task: r.pending_task.clone(),
+            pending_node: r.pending_node.map(|n| ws.node(n).uname.clone()),
+        })
+        .collect();
+    let failed_ops = ws
+        .failed_ops
+        .iter()
+        .map(|(r, n, id)| (ws.rsc(*r).id.clone(), ws.node(*n).uname.clone(), id.clone()))
+        .collect();
+    CurrentState {
+        have_quorum: ws.config.have_quorum,
+        stonith_enabled: ws.config.stonith_enabled,
+        maintenance_mode: ws.config.maintenance_mode,
+        stop_all_resources: ws.config.stop_everything,
+        nodes,
+        resources,
+        failed_ops,
+        warnings: ws.warnings.clone(),
+    }
+}
