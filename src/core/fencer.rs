@@ -2301,6 +2301,144 @@ fn parse_list(stdout: &str) -> BTreeSet<String> {
     names
 }
 
+// ---------------------------------------------------------------------------
+// From the CIB
+// ---------------------------------------------------------------------------
+
+/// The fencer's configuration as the CIB gives it: every `stonith`
+/// primitive not disabled (`target-role=Stopped`) is a device, with its
+/// instance attributes as parameters and its `priority` meta attribute;
+/// `fencing-topology` levels; options from the cluster properties; node
+/// attributes from `<nodes>` (for `target-attribute` levels). Agent
+/// metadata is not in the CIB: `agents` is left empty (see
+/// [`FencerConfig::agents`] for what that assumes). Rules on attribute
+/// sets are not evaluated: the first value of each name counts.
+pub fn config_from_cib(
+    cib: &crate::core::cib::Cib,
+    local_node: &str,
+) -> (FencerConfig, Vec<FencerDiagnostic>) {
+    use crate::core::cib::SetKind;
+    let c = &cib.configuration;
+    let mut diags = Vec::new();
+    let mut devices = Vec::new();
+    for p in c.primitives() {
+        if p.class.as_deref() != Some("stonith") {
+            continue;
+        }
+        let disabled = p
+            .attr(SetKind::Meta, "target-role")
+            .is_some_and(|r| r.eq_ignore_ascii_case("stopped"));
+        if disabled {
+            continue;
+        }
+        let mut params = BTreeMap::new();
+        for set in p.sets_of(SetKind::Instance) {
+            for pair in &set.pairs {
+                if let Some(v) = &pair.value {
+                    params.entry(pair.name.clone()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+        let priority = match p.attr(SetKind::Meta, "priority") {
+            Some(v) => match v.trim().parse::<i32>() {
+                Ok(n) => n,
+                Err(_) => {
+                    diags.push(diag(
+                        Severity::Error,
+                        format!("device {} meta attribute priority", p.id),
+                        format!("'{v}' is not valid: expected an integer"),
+                    ));
+                    0
+                }
+            },
+            None => 0,
+        };
+        devices.push(FenceDevice {
+            id: p.id.clone(),
+            agent: p.kind.clone().unwrap_or_default(),
+            params,
+            priority,
+        });
+    }
+    let mut levels = Vec::new();
+    if let Some(t) = &c.fencing_topology {
+        for l in &t.levels {
+            let index = match l.index.trim().parse::<u32>() {
+                Ok(i) => i,
+                Err(_) => {
+                    diags.push(diag(
+                        Severity::Error,
+                        format!("fencing-level {}", l.id),
+                        format!("index '{}' is not valid: expected 1 to 9", l.index),
+                    ));
+                    continue;
+                }
+            };
+            let target = match (&l.target, &l.target_pattern, &l.target_attribute) {
+                (Some(n), _, _) => LevelTarget::Node(n.clone()),
+                (None, Some(p), _) => LevelTarget::Pattern(p.clone()),
+                (None, None, Some(a)) => LevelTarget::Attribute {
+                    name: a.clone(),
+                    value: l.target_value.clone().unwrap_or_default(),
+                },
+                (None, None, None) => {
+                    diags.push(diag(
+                        Severity::Error,
+                        format!("fencing-level {}", l.id),
+                        "no target: expected target, target-pattern or target-attribute"
+                            .to_string(),
+                    ));
+                    continue;
+                }
+            };
+            levels.push(FencingLevel {
+                index,
+                target,
+                devices: l
+                    .devices
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            });
+        }
+    }
+    let mut props = BTreeMap::new();
+    for set in &c.crm_config {
+        for pair in &set.pairs {
+            if let Some(v) = &pair.value {
+                props.entry(pair.name.clone()).or_insert_with(|| v.clone());
+            }
+        }
+    }
+    let (options, option_diags) = FencerOptions::from_properties(&props);
+    diags.extend(option_diags);
+    let mut node_attributes = BTreeMap::new();
+    for n in &c.nodes {
+        let mut attrs = BTreeMap::new();
+        for set in n.sets.iter().filter(|s| s.kind == SetKind::Instance) {
+            for pair in &set.pairs {
+                if let Some(v) = &pair.value {
+                    attrs.entry(pair.name.clone()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+        node_attributes.insert(n.uname.clone(), attrs);
+    }
+    (
+        FencerConfig {
+            local_node: local_node.to_string(),
+            devices,
+            levels,
+            agents: BTreeMap::new(),
+            options,
+            node_attributes,
+        },
+        diags,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -3713,5 +3851,95 @@ mod tests {
         assert!(race_protection_warnings(&two_devices(&[], &[]), &pfd, &nodes).is_empty());
         let three = ["n1".to_string(), "n2".to_string(), "n3".to_string()];
         assert!(race_protection_warnings(&two_devices(&[], &[]), &default, &three).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod cib_adapter_tests {
+    use super::*;
+
+    #[test]
+    fn the_two_node_example_gives_two_devices_with_the_guides_delays() {
+        let text = include_str!("../../examples/opennebula-two-node/cib.xml");
+        let cib = crate::core::cib::parse(text, "cib.xml").cib.unwrap();
+        let (cfg, diags) = config_from_cib(&cib, "one-server1");
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(cfg.local_node, "one-server1");
+        let ids: Vec<&str> = cfg.devices.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["fence_server1", "fence_server2"]);
+        let d1 = &cfg.devices[0];
+        assert_eq!(d1.agent, "fence_ilo_ssh");
+        assert_eq!(d1.params["delay"], "30");
+        assert_eq!(d1.params["pcmk_host_list"], "one-server1");
+        assert_eq!(cfg.devices[1].params["delay"], "15");
+        assert!(cfg.options.enabled);
+        assert!(cfg.levels.is_empty());
+        assert!(!format!("{d1:?}").contains("s3cret"), "Debug hides secrets");
+        // Fencing one-server2 uses the device with delay=15 only.
+        let mut f = Fencer::new(cfg, 1);
+        f.handle(
+            0,
+            FencerInput::Request(FenceRequest::new(1, "one-server2", "one-server1")),
+        );
+        match f.poll_effect() {
+            Some(FencerEffect::RunAgent(run)) => {
+                assert_eq!(run.device, "fence_server2");
+                assert_eq!(run.args.get("delay"), Some("15"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn topology_and_disabled_devices_come_from_the_cib() {
+        let text = r#"<cib epoch="1" num_updates="0" admin_epoch="0"><configuration>
+          <crm_config><cluster_property_set id="o">
+            <nvpair id="o1" name="stonith-timeout" value="90s"/>
+            <nvpair id="o2" name="stonith-max-attempts" value="3"/>
+          </cluster_property_set></crm_config>
+          <nodes><node id="1" uname="n1"><instance_attributes id="n1a"><nvpair id="n1r" name="rack" value="a"/></instance_attributes></node></nodes>
+          <resources>
+            <primitive id="ipmi" class="stonith" type="fence_ipmilan">
+              <instance_attributes id="i"><nvpair id="i1" name="ip" value="10.0.0.1"/></instance_attributes>
+              <meta_attributes id="m"><nvpair id="m1" name="priority" value="5"/></meta_attributes>
+            </primitive>
+            <primitive id="pdu" class="stonith" type="fence_apc"/>
+            <primitive id="off" class="stonith" type="fence_apc">
+              <meta_attributes id="m2"><nvpair id="m3" name="target-role" value="Stopped"/></meta_attributes>
+            </primitive>
+          </resources>
+          <constraints/>
+          <fencing-topology>
+            <fencing-level id="l1" target="n1" index="1" devices="ipmi"/>
+            <fencing-level id="l2" target-attribute="rack" target-value="a" index="2" devices="pdu,ipmi"/>
+          </fencing-topology>
+        </configuration><status/></cib>"#;
+        let cib = crate::core::cib::parse(text, "t").cib.unwrap();
+        let (cfg, diags) = config_from_cib(&cib, "n1");
+        assert!(diags.is_empty(), "{diags:?}");
+        let ids: Vec<&str> = cfg.devices.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["ipmi", "pdu"], "a disabled device is not used");
+        assert_eq!(cfg.devices[0].priority, 5);
+        assert_eq!(cfg.options.timeout_ms, 90_000);
+        assert_eq!(cfg.options.max_attempts, 3);
+        assert_eq!(
+            cfg.levels,
+            vec![
+                FencingLevel {
+                    index: 1,
+                    target: LevelTarget::Node("n1".into()),
+                    devices: vec!["ipmi".into()],
+                },
+                FencingLevel {
+                    index: 2,
+                    target: LevelTarget::Attribute {
+                        name: "rack".into(),
+                        value: "a".into(),
+                    },
+                    devices: vec!["pdu".into(), "ipmi".into()],
+                },
+            ]
+        );
+        assert_eq!(cfg.node_attributes["n1"]["rack"], "a");
     }
 }

@@ -7,6 +7,10 @@
 
 pub mod action;
 pub mod cib;
+pub mod controller;
 pub mod fencer;
+pub mod node;
+pub mod replication;
 pub mod scheduler;
 pub mod time;
+pub mod transition;

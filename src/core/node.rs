@@ -1,0 +1,1783 @@
+//! One cluster node as a state machine: `handle(now, Event)`, then
+//! `poll_effect()` until it returns `None`, and call `handle(now,
+//! Event::Timer)` once `poll_timeout()` is reached. The daemon drives it
+//! with corosync, the executor and the fence agent runner; the simulator
+//! drives it with simulated ones. Both go through this interface only.
+//!
+//! What a node does, in order of the events it sees:
+//!
+//! * **A view** (corosync membership plus quorum): whatever was in flight
+//!   at the cluster level is dropped (a transition, a join); the node
+//!   announces itself with a `Join` carrying its CIB version and digest and
+//!   its own operation history ([`crate::core::replication`] says how the
+//!   CIB is then synced and the status rebuilt). When every member's `Join`
+//!   (and, if needed, the source's CIB) is delivered, every member
+//!   rebuilds the same status and agrees on the DC
+//!   ([`crate::core::controller::choose_dc`]). Messages that arrive during
+//!   the join are kept and applied after it, in order.
+//! * **Ordered messages**: CIB changes applied by everyone; requests
+//!   addressed to this node (run, cancel, forget); results and fencing
+//!   outcomes the DC confirms its transition with.
+//! * **Its executor's results**: recorded in the node's own history, the
+//!   only authoritative record of what ran here (failures counted as
+//!   Pacemaker counts them), then broadcast one resource at a time.
+//! * **Its fencer's agents**: the fencer lives in the node; the DC asks its
+//!   own fencer, and a success is broadcast so every replica records it.
+//! * **Client requests**: broadcast, applied by every member in order, and
+//!   answered by the node that received them once they are delivered.
+//!
+//! Invariant: no IO, no clock, no randomness but the seed the node was
+//! built with; everything that leaves the node is an [`Effect`]. Secrets
+//! (parameters named like passwords) travel inside messages, as they must,
+//! but no `Debug` or `Display` output of this module shows them.
+
+use crate::core::action::{rc, ActionRequest, ActionResult, AgentRef, ExecStatus, Standard};
+use crate::core::cib::{self, Cib, Version};
+use crate::core::controller::{self, ActionRef, Controller, Out, ResultNote};
+use crate::core::fencer::{
+    self, AgentOutcome, AgentRun, FenceRequest, FenceResult, Fencer, FencerEffect, FencerInput,
+    OpId, RequestedDelay, RunId,
+};
+use crate::core::replication::{
+    self, ClientRequest, Join, Member, OpEntry, OpResult, RscHistory, WireVersion,
+};
+use crate::core::scheduler::graph::FenceAction;
+use crate::core::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+
+/// The largest message a node sends (a whole CIB included). A CIB beyond
+/// this is refused with a log line rather than sent; the shell splits
+/// messages into transport-sized chunks below this.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+/// Client requests waiting for delivery at once; more are refused.
+pub const MAX_PENDING_CLIENT_REQUESTS: usize = 1024;
+
+// ---------------------------------------------------------------------------
+// Events, effects, messages
+// ---------------------------------------------------------------------------
+
+/// A membership view as corosync delivers it (CPG members, votequorum).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct View {
+    /// Increases with every view (the totem ring sequence).
+    pub seq: u64,
+    pub members: Vec<Member>,
+    pub quorate: bool,
+}
+
+/// Everything that can happen to a node.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A new membership view.
+    Membership(View),
+    /// A message, in the view's total order (the sender's own included).
+    Delivered { from: String, message: Message },
+    /// The local executor finished an action (or a recurring one changed).
+    ActionFinished { call_id: u64, result: ActionResult },
+    /// A fence agent run ended.
+    FenceAgentDone { run: RunId, outcome: AgentOutcome },
+    /// An administrator's request.
+    Client {
+        request_id: u64,
+        request: ClientRequest,
+    },
+    /// `poll_timeout()` was reached.
+    Timer,
+}
+
+/// Everything a node asks of the world.
+#[derive(Clone, PartialEq)]
+pub enum Effect {
+    /// Send to every member of the view (ordered, self included).
+    Broadcast(Message),
+    /// Run an action on the local executor (recurring if `interval_ms > 0`).
+    RunAction {
+        call_id: u64,
+        request: ActionRequest,
+    },
+    /// Cancel a recurring action on the local executor.
+    CancelAction {
+        rsc_id: String,
+        action: String,
+        interval_ms: u64,
+    },
+    /// Run a fence agent (secrets in its stdin; `Debug` hides them).
+    RunFenceAgent(AgentRun),
+    KillFenceAgent {
+        run: RunId,
+    },
+    /// Write the CIB to disk.
+    PersistCib(Box<Cib>),
+    /// Answer a client request.
+    Reply {
+        request_id: u64,
+        result: Result<String, String>,
+    },
+    /// A decision worth a log line.
+    Log(Decision),
+}
+
+impl fmt::Debug for Effect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Effect::Broadcast(m) => f.debug_tuple("Broadcast").field(m).finish(),
+            Effect::RunAction { call_id, request } => f
+                .debug_struct("RunAction")
+                .field("call_id", call_id)
+                .field("request", request)
+                .finish(),
+            Effect::CancelAction {
+                rsc_id,
+                action,
+                interval_ms,
+            } => f
+                .debug_struct("CancelAction")
+                .field("rsc_id", rsc_id)
+                .field("action", action)
+                .field("interval_ms", interval_ms)
+                .finish(),
+            Effect::RunFenceAgent(r) => f.debug_tuple("RunFenceAgent").field(r).finish(),
+            Effect::KillFenceAgent { run } => {
+                f.debug_struct("KillFenceAgent").field("run", run).finish()
+            }
+            Effect::PersistCib(c) => write!(f, "PersistCib({})", c.version()),
+            Effect::Reply { request_id, result } => f
+                .debug_struct("Reply")
+                .field("request_id", request_id)
+                .field("result", result)
+                .finish(),
+            Effect::Log(d) => write!(f, "Log({d})"),
+        }
+    }
+}
+
+/// What nodes say to each other.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Message {
+    Join(Box<Join>),
+    /// The sync source's whole CIB.
+    Sync {
+        version: WireVersion,
+        cib: CibText,
+    },
+    /// A node's history of one resource, and its transient attributes.
+    History(Box<HistoryUpdate>),
+    /// The DC asks `node` to run an action.
+    Execute(Box<Dispatch>),
+    /// The DC asks `node` to cancel a recurring action.
+    Cancel {
+        node: String,
+        rsc_id: String,
+        action: String,
+        interval_ms: u64,
+        reference: ActionRef,
+    },
+    /// The DC asks `node` to forget a resource's fail counts (or its whole
+    /// history).
+    Forget {
+        node: String,
+        rsc_id: String,
+        history: bool,
+        reference: ActionRef,
+    },
+    /// `target` was fenced.
+    Fenced(Box<FencedNote>),
+    /// A client request, applied by every member in order.
+    Client {
+        origin: String,
+        request_id: u64,
+        request: ClientRequest,
+        /// When it was made (ms since the epoch): the time every member
+        /// evaluates it at.
+        at: i64,
+    },
+}
+
+/// A CIB as text on the wire; `Debug` shows only its size (it holds
+/// secrets).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CibText(pub String);
+
+impl fmt::Debug for CibText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CibText({} bytes)", self.0.len())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryUpdate {
+    pub node: String,
+    pub rsc_id: String,
+    /// `None`: the node has no history of it (any more).
+    pub history: Option<RscHistory>,
+    /// The node's transient attributes, whole.
+    pub attrs: BTreeMap<String, String>,
+    /// The graph action this answers.
+    pub reference: Option<ActionRef>,
+    /// The result that caused the update, if one did.
+    pub result: Option<ResultNote>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FencedNote {
+    pub target: String,
+    pub action: String,
+    pub devices: Vec<String>,
+    /// The node whose fencer did it.
+    pub origin: String,
+    /// The view in which the fencing was requested.
+    pub view_seq: u64,
+    pub reference: Option<ActionRef>,
+}
+
+/// An action for one node, from the DC.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dispatch {
+    pub node: String,
+    pub request: WireRequest,
+    pub expected_rc: i32,
+    pub transition_key: String,
+    pub reference: ActionRef,
+}
+
+/// An [`ActionRequest`] on the wire. `Debug` masks secret parameters.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireRequest {
+    pub rsc_id: String,
+    pub standard: String,
+    pub provider: Option<String>,
+    pub kind: String,
+    pub action: String,
+    pub interval_ms: u64,
+    pub timeout_ms: u64,
+    pub params: BTreeMap<String, String>,
+    pub meta: BTreeMap<String, String>,
+    pub node: String,
+}
+
+impl From<&ActionRequest> for WireRequest {
+    fn from(r: &ActionRequest) -> WireRequest {
+        WireRequest {
+            rsc_id: r.rsc_id.clone(),
+            standard: r.agent.standard.as_str().to_string(),
+            provider: r.agent.provider.clone(),
+            kind: r.agent.kind.clone(),
+            action: r.action.clone(),
+            interval_ms: r.interval_ms,
+            timeout_ms: r.timeout_ms,
+            params: r.params.clone(),
+            meta: r.meta.clone(),
+            node: r.node.clone(),
+        }
+    }
+}
+
+impl WireRequest {
+    pub fn to_request(&self) -> ActionRequest {
+        ActionRequest {
+            rsc_id: self.rsc_id.clone(),
+            agent: AgentRef {
+                standard: Standard::parse(&self.standard),
+                provider: self.provider.clone(),
+                kind: self.kind.clone(),
+            },
+            action: self.action.clone(),
+            interval_ms: self.interval_ms,
+            timeout_ms: self.timeout_ms,
+            params: self.params.clone(),
+            meta: self.meta.clone(),
+            node: self.node.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for WireRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.to_request(), f)
+    }
+}
+
+/// A decision, as data: the daemon logs it with `tracing`, the simulator
+/// prints it in its timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    View {
+        members: Vec<String>,
+        quorate: bool,
+    },
+    Synced {
+        source: String,
+        version: Version,
+    },
+    Dc {
+        dc: String,
+    },
+    Transition {
+        id: u64,
+        reason: String,
+        summary: Vec<String>,
+    },
+    Action {
+        verb: String,
+        rsc: String,
+        node: String,
+    },
+    ActionFailed {
+        rsc: String,
+        task: String,
+        interval_ms: u64,
+        node: String,
+        rc: i32,
+        status: i32,
+        reason: Option<String>,
+    },
+    Aborted {
+        transition: u64,
+        reason: String,
+    },
+    TransitionDone {
+        id: u64,
+        done: usize,
+        failed: usize,
+        total: usize,
+    },
+    Idle,
+    Fencing {
+        target: String,
+        reason: String,
+    },
+    Fenced {
+        target: String,
+        by: String,
+        devices: Vec<String>,
+    },
+    FencingFailed {
+        target: String,
+        reason: String,
+    },
+    FencingGivenUp {
+        target: String,
+        attempts: u32,
+        retry_in_ms: u64,
+    },
+    PoweredOn {
+        target: String,
+        result: Result<(), String>,
+    },
+    Request {
+        origin: String,
+        what: String,
+        result: Result<String, String>,
+    },
+    Warning(String),
+}
+
+fn rc_name(code: i32) -> &'static str {
+    match code {
+        rc::OK => "ok",
+        rc::ERR_GENERIC => "error",
+        rc::ERR_ARGS => "invalid parameter",
+        rc::UNIMPLEMENTED => "unimplemented feature",
+        rc::ERR_PERM => "insufficient privileges",
+        rc::ERR_INSTALLED => "not installed",
+        rc::ERR_CONFIGURED => "not configured",
+        rc::NOT_RUNNING => "not running",
+        rc::RUNNING_PROMOTED => "promoted",
+        rc::FAILED_PROMOTED => "promoted (failed)",
+        _ => "unknown",
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Decision::View { members, quorate } => write!(
+                f,
+                "membership: {} ({})",
+                members.join(", "),
+                if *quorate { "quorate" } else { "no quorum" }
+            ),
+            Decision::Synced { source, version } => {
+                write!(f, "CIB {version} taken from {source}")
+            }
+            Decision::Dc { dc } => write!(f, "{dc} is the DC"),
+            Decision::Transition {
+                id,
+                reason,
+                summary,
+            } => {
+                let items: Vec<String> = summary
+                    .iter()
+                    .map(|l| {
+                        l.trim()
+                            .trim_start_matches("* ")
+                            .split_whitespace()
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    })
+                    .collect();
+                if items.is_empty() {
+                    write!(f, "transition {id} ({reason})")
+                } else {
+                    write!(f, "transition {id} ({reason}): {}", items.join("; "))
+                }
+            }
+            Decision::Action { verb, rsc, node } => write!(f, "{verb} {rsc} on {node}"),
+            Decision::ActionFailed {
+                rsc,
+                task,
+                interval_ms,
+                node,
+                rc: code,
+                status,
+                reason,
+            } => {
+                let what = if *interval_ms > 0 || task != "monitor" {
+                    task.clone()
+                } else {
+                    "probe".to_string()
+                };
+                write!(f, "{what} of {rsc} on {node} failed: ")?;
+                match ExecStatus::from_code(*status) {
+                    Some(ExecStatus::Done) | None => write!(f, "rc={code} ({})", rc_name(*code))?,
+                    Some(ExecStatus::Timeout) => write!(f, "timed out")?,
+                    Some(s) => write!(f, "{s:?} (rc={code})")?,
+                }
+                if let Some(r) = reason.as_deref().filter(|r| !r.is_empty()) {
+                    write!(f, ": {r}")?;
+                }
+                Ok(())
+            }
+            Decision::Aborted { transition, reason } => {
+                write!(f, "transition {transition} aborted: {reason}")
+            }
+            Decision::TransitionDone {
+                id,
+                done,
+                failed,
+                total,
+            } => {
+                if *failed == 0 && done == total {
+                    write!(f, "transition {id} complete ({total} actions)")
+                } else {
+                    write!(
+                        f,
+                        "transition {id} ended: {done} done, {failed} failed, {} not run",
+                        total - done - failed
+                    )
+                }
+            }
+            Decision::Idle => write!(f, "idle: nothing to do"),
+            Decision::Fencing { target, reason } => write!(f, "fencing {target}: {reason}"),
+            Decision::Fenced {
+                target,
+                by,
+                devices,
+            } => write!(f, "{target} fenced by {by} ({})", devices.join(", ")),
+            Decision::FencingFailed { target, reason } => {
+                write!(f, "fencing {target} failed: {reason}")
+            }
+            Decision::FencingGivenUp {
+                target,
+                attempts,
+                retry_in_ms,
+            } => write!(
+                f,
+                "giving up fencing {target} after {attempts} failed attempts; trying again in {}s",
+                retry_in_ms / 1000
+            ),
+            Decision::PoweredOn { target, result } => match result {
+                Ok(()) => write!(f, "{target} powered on again"),
+                Err(e) => write!(f, "{target} was not powered on again: {e}"),
+            },
+            Decision::Request {
+                origin,
+                what,
+                result,
+            } => match result {
+                Ok(done) => write!(f, "request from {origin}: {what}: {done}"),
+                Err(e) => write!(f, "request from {origin}: {what}: refused: {e}"),
+            },
+            Decision::Warning(w) => write!(f, "warning: {w}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The node's own executor history
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+struct Call {
+    request: ActionRequest,
+    expected_rc: i32,
+    transition_key: String,
+    reference: Option<ActionRef>,
+    /// For a recurring action: whether its first result was reported.
+    reported: bool,
+    /// A graph Cancel waits for this one's cancellation.
+    cancel_reference: Option<ActionRef>,
+}
+
+/// What the node's executor ran: the authoritative history, the transient
+/// attributes, and the calls in flight.
+#[derive(Debug, Default)]
+struct LocalLrm {
+    history: BTreeMap<String, RscHistory>,
+    attrs: BTreeMap<String, String>,
+    calls: BTreeMap<u64, Call>,
+    /// (rsc, action, interval) -> call id of the recurring action.
+    recurring: BTreeMap<(String, String, u64), u64>,
+    next_call: u64,
+}
+
+impl LocalLrm {
+    /// The history as reported to others: recorded results, with a start
+    /// still running shown as pending (the resource may be active).
+    fn reported(&self, rsc: &str) -> Option<RscHistory> {
+        let mut h = self.history.get(rsc).cloned();
+        for (call_id, c) in &self.calls {
+            if c.request.rsc_id != rsc
+                || c.request.interval_ms != 0
+                || !matches!(
+                    c.request.action.as_str(),
+                    "start" | "promote" | "migrate_from"
+                )
+            {
+                continue;
+            }
+            let entry = h.get_or_insert_with(|| desc_of(&c.request));
+            let op = OpEntry {
+                id: format!("{rsc}_last_0"),
+                key: c.request.key(),
+                operation: c.request.action.clone(),
+                interval_ms: 0,
+                call_id: *call_id as i64,
+                rc: rc::UNKNOWN,
+                status: ExecStatus::Pending.code(),
+                transition_key: c.transition_key.clone(),
+                exit_reason: String::new(),
+                on_node: c.request.node.clone(),
+                last_rc_change: 0,
+                exec_ms: 0,
+                queue_ms: 0,
+            };
+            match entry.ops.iter().position(|o| o.id == op.id) {
+                Some(i) => entry.ops[i] = op,
+                None => entry.ops.push(op),
+            }
+        }
+        h
+    }
+
+    fn all_reported(&self) -> Vec<RscHistory> {
+        let mut ids: Vec<&String> = self.history.keys().collect();
+        for c in self.calls.values() {
+            if !ids.contains(&&c.request.rsc_id) {
+                ids.push(&c.request.rsc_id);
+            }
+        }
+        ids.sort();
+        ids.into_iter().filter_map(|r| self.reported(r)).collect()
+    }
+
+    /// Cancels every recurring action of `rsc` without reporting the
+    /// cancellations (a stop, a cleanup): returns the cancel effects.
+    fn cancel_all_recurring(&mut self, rsc: &str) -> Vec<Effect> {
+        let keys: Vec<(String, String, u64)> = self
+            .recurring
+            .keys()
+            .filter(|(r, _, _)| r == rsc)
+            .cloned()
+            .collect();
+        let mut out = Vec::new();
+        for key in keys {
+            if let Some(call) = self.recurring.remove(&key) {
+                self.calls.remove(&call);
+            }
+            if let Some(h) = self.history.get_mut(rsc) {
+                h.remove_op(&format!("{}_{}_{}", key.0, key.1, key.2));
+            }
+            out.push(Effect::CancelAction {
+                rsc_id: key.0,
+                action: key.1,
+                interval_ms: key.2,
+            });
+        }
+        out
+    }
+}
+
+fn desc_of(r: &ActionRequest) -> RscHistory {
+    RscHistory::new(
+        &r.rsc_id,
+        Some(r.agent.standard.as_str()),
+        r.agent.provider.as_deref(),
+        Some(&r.agent.kind),
+    )
+}
+
+// ---------------------------------------------------------------------------
+// The node
+// ---------------------------------------------------------------------------
+
+/// How to build a node.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub name: String,
+    /// The corosync node id.
+    pub id: u32,
+    /// Seeds the fencer's random delays (`pcmk_delay_max`).
+    pub seed: u64,
+    /// The CIB read from disk, if any.
+    pub cib: Option<Cib>,
+}
+
+#[derive(Debug, Default)]
+struct Joining {
+    joins: BTreeMap<String, Join>,
+    my_digest: String,
+    source: Option<String>,
+    awaiting_sync: bool,
+    buffered: Vec<(String, Message)>,
+}
+
+#[derive(Debug)]
+enum Phase {
+    /// Not in any view.
+    Down,
+    Joining(Joining),
+    Synced,
+}
+
+#[derive(Debug, Clone)]
+struct FenceOp {
+    reference: Option<ActionRef>,
+    view_seq: u64,
+}
+
+/// One node.
+pub struct Node {
+    name: String,
+    id: u32,
+    cib: Cib,
+    view: Option<View>,
+    phase: Phase,
+    dc: Option<Member>,
+    /// Whether this node was DC at the end of its last completed join, and
+    /// whether that view had quorum.
+    was_dc: Option<bool>,
+    lrm: LocalLrm,
+    fencer: Fencer,
+    fencer_config: (u64, u64),
+    fence_ops: BTreeMap<OpId, FenceOp>,
+    next_fence_op: OpId,
+    fencing_given_up: BTreeMap<String, Timestamp>,
+    controller: Option<Controller>,
+    /// Client requests broadcast and not yet delivered.
+    pending_clients: Vec<u64>,
+    effects: VecDeque<Effect>,
+    persist: bool,
+}
+
+impl fmt::Debug for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Node")
+            .field("name", &self.name)
+            .field("version", &self.cib.version())
+            .field("dc", &self.dc)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Node {
+    pub fn new(config: NodeConfig) -> Node {
+        let cib = config.cib.unwrap_or_else(Cib::empty);
+        let (fc, _) = fencer::config_from_cib(&cib, &config.name);
+        let fencer = Fencer::new(fc, config.seed);
+        Node {
+            fencer_config: (cib.admin_epoch, cib.epoch),
+            name: config.name,
+            id: config.id,
+            cib,
+            view: None,
+            phase: Phase::Down,
+            dc: None,
+            was_dc: None,
+            lrm: LocalLrm {
+                next_call: 1,
+                ..LocalLrm::default()
+            },
+            fencer,
+            fence_ops: BTreeMap::new(),
+            next_fence_op: 1,
+            fencing_given_up: BTreeMap::new(),
+            controller: None,
+            pending_clients: Vec::new(),
+            effects: VecDeque::new(),
+            persist: false,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// This node's replica of the CIB.
+    pub fn cib(&self) -> &Cib {
+        &self.cib
+    }
+
+    pub fn view(&self) -> Option<&View> {
+        self.view.as_ref()
+    }
+
+    /// Whether the join of the current view is complete.
+    pub fn is_synced(&self) -> bool {
+        matches!(self.phase, Phase::Synced)
+    }
+
+    /// The DC this node agreed on for its view (after the join).
+    pub fn dc(&self) -> Option<&str> {
+        self.dc.as_ref().map(|m| m.name.as_str())
+    }
+
+    pub fn is_dc(&self) -> bool {
+        self.controller.is_some()
+    }
+
+    /// Not DC, or DC with no transition running and nothing to look at.
+    pub fn is_idle(&self) -> bool {
+        self.controller.as_ref().is_none_or(|c| c.is_idle())
+    }
+
+    /// The running transition's id and (done, failed, total), if DC.
+    pub fn transition_progress(&self) -> Option<(u64, (usize, usize, usize))> {
+        let t = self.controller.as_ref()?.transition()?;
+        Some((t.id, t.progress()))
+    }
+
+    /// The node's own history of a resource, as it reports it.
+    pub fn local_history(&self, rsc: &str) -> Option<RscHistory> {
+        self.lrm.reported(rsc)
+    }
+
+    /// The node's own transient attributes.
+    pub fn local_attrs(&self) -> &BTreeMap<String, String> {
+        &self.lrm.attrs
+    }
+
+    /// The fencer's history, oldest first.
+    pub fn fence_history(&self) -> impl Iterator<Item = &fencer::HistoryEntry> {
+        self.fencer.history()
+    }
+
+    pub fn poll_effect(&mut self) -> Option<Effect> {
+        self.effects.pop_front()
+    }
+
+    /// When to call `handle(now, Event::Timer)`.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        let fencer = self.fencer.poll_timeout().map(|ms| Timestamp(ms as i64));
+        let controller = self.controller.as_ref().and_then(|c| c.poll_timeout());
+        let given_up = self.fencing_given_up.values().min().copied();
+        [fencer, controller, given_up].into_iter().flatten().min()
+    }
+
+    pub fn handle(&mut self, now: Timestamp, event: Event) {
+        let before = (self.cib.version(), self.cib.admin_epoch, self.cib.epoch);
+        match event {
+            Event::Membership(view) => self.on_view(view),
+            Event::Delivered { from, message } => self.on_message(now, from, message),
+            Event::ActionFinished { call_id, result } => {
+                self.on_action_finished(now, call_id, result)
+            }
+            Event::FenceAgentDone { run, outcome } => {
+                self.fencer_input(now, FencerInput::AgentDone { run, outcome })
+            }
+            Event::Client {
+                request_id,
+                request,
+            } => self.on_client(now, request_id, request),
+            Event::Timer => self.on_timer(now),
+        }
+        self.after(now, before);
+    }
+
+    fn log(&mut self, d: Decision) {
+        self.effects.push_back(Effect::Log(d));
+    }
+
+    fn broadcast(&mut self, m: Message) {
+        if self.view.is_none() {
+            return;
+        }
+        self.effects.push_back(Effect::Broadcast(m));
+    }
+
+    fn member_names(&self) -> Vec<String> {
+        self.view
+            .as_ref()
+            .map(|v| v.members.iter().map(|m| m.name.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    fn is_member(&self, name: &str) -> bool {
+        self.view
+            .as_ref()
+            .is_some_and(|v| v.members.iter().any(|m| m.name == name))
+    }
+
+    // ---- membership and join ------------------------------------------
+
+    fn on_view(&mut self, view: View) {
+        if !view.members.iter().any(|m| m.name == self.name) {
+            self.log(Decision::Warning(format!(
+                "view {} does not include this node: ignored",
+                view.seq
+            )));
+            return;
+        }
+        self.controller = None;
+        self.dc = None;
+        for id in std::mem::take(&mut self.pending_clients) {
+            self.effects.push_back(Effect::Reply {
+                request_id: id,
+                result: Err(
+                    "the membership changed before the request was applied; try again".to_string(),
+                ),
+            });
+        }
+        self.log(Decision::View {
+            members: view.members.iter().map(|m| m.name.clone()).collect(),
+            quorate: view.quorate,
+        });
+        let digest = cib::digest(&self.cib);
+        let join = Join {
+            node: self.name.clone(),
+            node_id: self.id,
+            version: self.cib.version().into(),
+            digest: digest.clone(),
+            was_dc: self.was_dc,
+            history: self.lrm.all_reported(),
+            attrs: self.lrm.attrs.clone(),
+            expected_up: replication::expected_up(&self.cib, &self.name),
+        };
+        self.view = Some(view);
+        self.phase = Phase::Joining(Joining {
+            my_digest: digest,
+            ..Joining::default()
+        });
+        self.broadcast(Message::Join(Box::new(join)));
+    }
+
+    fn on_message(&mut self, now: Timestamp, from: String, message: Message) {
+        match &mut self.phase {
+            Phase::Down => {}
+            Phase::Synced => self.process(now, from, message),
+            Phase::Joining(j) => match message {
+                Message::Join(join) => {
+                    let member = self
+                        .view
+                        .as_ref()
+                        .is_some_and(|v| v.members.iter().any(|m| m.name == join.node));
+                    if member && join.node == from {
+                        j.joins.insert(join.node.clone(), *join);
+                        self.joins_progress(now);
+                    }
+                }
+                Message::Sync { cib: text, .. } => {
+                    if j.awaiting_sync && j.source.as_deref() == Some(from.as_str()) {
+                        self.adopt(&from, &text.0);
+                        self.finish_join(now);
+                    }
+                }
+                other => j.buffered.push((from, other)),
+            },
+        }
+    }
+
+    fn joins_progress(&mut self, now: Timestamp) {
+        let Phase::Joining(j) = &mut self.phase else {
+            return;
+        };
+        let view = self.view.as_ref().expect("joining needs a view");
+        if !view.members.iter().all(|m| j.joins.contains_key(&m.name)) {
+            return;
+        }
+        let all: Vec<&Join> = j.joins.values().collect();
+        let source = replication::sync_source(&all).expect("a view has members");
+        let needed = replication::sync_needed(&all, &source);
+        j.source = Some(source.clone());
+        if !needed {
+            self.finish_join(now);
+            return;
+        }
+        j.awaiting_sync = true;
+        if source == self.name {
+            let text = cib::to_xml(&self.cib);
+            if text.len() > MAX_MESSAGE_BYTES {
+                self.log(Decision::Warning(format!(
+                    "the CIB is {} bytes, over the {MAX_MESSAGE_BYTES}-byte message limit: \
+                     it cannot be synced",
+                    text.len()
+                )));
+                return;
+            }
+            let version = self.cib.version().into();
+            self.broadcast(Message::Sync {
+                version,
+                cib: CibText(text),
+            });
+        }
+    }
+
+    /// Takes the source's CIB unless ours is the same.
+    fn adopt(&mut self, source: &str, text: &str) {
+        let Phase::Joining(j) = &self.phase else {
+            return;
+        };
+        let src_digest = j.joins.get(source).map(|s| s.digest.clone());
+        if src_digest.as_deref() == Some(j.my_digest.as_str()) {
+            return;
+        }
+        let parsed = cib::parse(text, &format!("CIB from {source}"));
+        match parsed.cib {
+            Some(c) if !parsed.has_errors() => {
+                let version = c.version();
+                self.cib = c;
+                self.persist = true;
+                self.reconfigure_fencer_if_needed(true);
+                self.log(Decision::Synced {
+                    source: source.to_string(),
+                    version,
+                });
+            }
+            _ => {
+                let first = parsed
+                    .diagnostics
+                    .first()
+                    .map(|d| d.to_string())
+                    .unwrap_or_default();
+                self.log(Decision::Warning(format!(
+                    "the CIB sent by {source} cannot be read ({first}); keeping ours"
+                )));
+            }
+        }
+    }
+
+    fn finish_join(&mut self, now: Timestamp) {
+        let Phase::Joining(j) = std::mem::replace(&mut self.phase, Phase::Synced) else {
+            return;
+        };
+        let view = self.view.clone().expect("joining needs a view");
+        let dc = controller::choose_dc(&view.members, &j.joins).expect("a view has members");
+        replication::rebuild_status(&mut self.cib, &view.members, &j.joins, &dc, view.quorate);
+        for m in &view.members {
+            // A member that is back needs no fencing: forget failed attempts.
+            self.fencing_given_up.remove(&m.name);
+            self.fencer.handle(
+                now.millis() as u64,
+                FencerInput::ClearFailures {
+                    target: m.name.clone(),
+                },
+            );
+        }
+        self.was_dc = (dc.name == self.name).then_some(view.quorate);
+        if dc.name == self.name {
+            let term = format!(
+                "{:08x}-0000-4000-8000-{:012x}",
+                self.id,
+                view.seq & 0xffff_ffff_ffff
+            );
+            self.controller = Some(Controller::new(term));
+        }
+        self.log(Decision::Dc {
+            dc: dc.name.clone(),
+        });
+        self.dc = Some(dc);
+        for (from, m) in j.buffered {
+            self.process(now, from, m);
+        }
+    }
+
+    // ---- synced operation ----------------------------------------------
+
+    fn process(&mut self, now: Timestamp, from: String, message: Message) {
+        let mut outs = Vec::new();
+        match message {
+            Message::Join(_) | Message::Sync { .. } => {}
+            Message::History(u) => {
+                replication::set_resource_history(
+                    &mut self.cib,
+                    &u.node,
+                    &u.rsc_id,
+                    u.history.as_ref(),
+                    &u.attrs,
+                );
+                if let Some(c) = &mut self.controller {
+                    c.on_history(
+                        &u.node,
+                        &u.rsc_id,
+                        u.reference.as_ref(),
+                        u.result.as_ref(),
+                        &mut outs,
+                    );
+                }
+            }
+            Message::Execute(d) => {
+                if d.node == self.name {
+                    if self.dc.as_ref().is_some_and(|dc| dc.name == from) {
+                        self.execute(*d);
+                    } else {
+                        self.log(Decision::Warning(format!(
+                            "{from} is not the DC: its request to run {} is ignored",
+                            d.request.rsc_id
+                        )));
+                    }
+                }
+            }
+            Message::Cancel {
+                node,
+                rsc_id,
+                action,
+                interval_ms,
+                reference,
+            } => {
+                if node == self.name {
+                    self.cancel(&rsc_id, &action, interval_ms, reference);
+                }
+            }
+            Message::Forget {
+                node,
+                rsc_id,
+                history,
+                reference,
+            } => {
+                if node == self.name {
+                    self.forget(&rsc_id, history, Some(reference));
+                }
+            }
+            Message::Fenced(f) => {
+                let rejoined = self.is_member(&f.target)
+                    && self.view.as_ref().is_some_and(|v| v.seq != f.view_seq);
+                if rejoined {
+                    self.log(Decision::Warning(format!(
+                        "{} rejoined after it was fenced: its own history stands",
+                        f.target
+                    )));
+                } else {
+                    replication::mark_fenced(&mut self.cib, &f.target);
+                }
+                if f.target == self.name && !rejoined {
+                    self.log(Decision::Warning(
+                        "this node was reported fenced while it runs".to_string(),
+                    ));
+                }
+                if let Some(c) = &mut self.controller {
+                    c.on_fenced(&f.target, f.reference.as_ref(), &mut outs);
+                }
+            }
+            Message::Client {
+                origin,
+                request_id,
+                request,
+                at,
+            } => {
+                let members = self.member_names();
+                let result =
+                    replication::apply_request(&mut self.cib, &request, &members, Timestamp(at));
+                if result.is_ok() {
+                    if let ClientRequest::Cleanup { rsc, node } = &request {
+                        if node.as_ref().is_none_or(|n| *n == self.name) {
+                            let targets = replication::cleanup_targets(&self.cib, rsc.as_deref());
+                            for r in targets {
+                                self.forget(&r, true, None);
+                            }
+                        }
+                    }
+                    if let Some(c) = &mut self.controller {
+                        c.invalidate(&format!("request: {}", request.describe()), &mut outs);
+                    }
+                }
+                if origin == self.name {
+                    self.pending_clients.retain(|id| *id != request_id);
+                    self.effects.push_back(Effect::Reply {
+                        request_id,
+                        result: result.clone(),
+                    });
+                }
+                if self.controller.is_some() {
+                    self.log(Decision::Request {
+                        origin,
+                        what: request.describe(),
+                        result,
+                    });
+                }
+            }
+        }
+        self.run_outs(now, outs);
+    }
+
+    fn run_outs(&mut self, now: Timestamp, outs: Vec<Out>) {
+        for o in outs {
+            match o {
+                Out::Broadcast(m) => self.broadcast(m),
+                Out::Log(d) => self.log(d),
+                Out::Fence {
+                    target,
+                    action,
+                    reason: _,
+                    delay_ms,
+                    reference,
+                } => {
+                    let id = self.next_fence_op;
+                    self.next_fence_op += 1;
+                    let view_seq = self.view.as_ref().map_or(0, |v| v.seq);
+                    self.fence_ops.insert(
+                        id,
+                        FenceOp {
+                            reference: Some(reference),
+                            view_seq,
+                        },
+                    );
+                    let mut req = FenceRequest::new(id, &target, &self.name);
+                    req.action = Some(match action {
+                        FenceAction::Reboot => fencer::FenceAction::Reboot,
+                        FenceAction::Off => fencer::FenceAction::Off,
+                        FenceAction::On => fencer::FenceAction::On,
+                    });
+                    req.delay = RequestedDelay::Ms(delay_ms);
+                    self.fencer_input(now, FencerInput::Request(req));
+                }
+            }
+        }
+    }
+
+    // ---- the local executor -------------------------------------------
+
+    fn execute(&mut self, d: Dispatch) {
+        let request = d.request.to_request();
+        if request.action == "stop" {
+            let cancels = self.lrm.cancel_all_recurring(&request.rsc_id);
+            self.effects.extend(cancels);
+        }
+        if request.interval_ms > 0 {
+            let key = (
+                request.rsc_id.clone(),
+                request.action.clone(),
+                request.interval_ms,
+            );
+            if let Some(old) = self.lrm.recurring.remove(&key) {
+                // The executor replaces a recurring action with the same key.
+                self.lrm.calls.remove(&old);
+            }
+        }
+        let call_id = self.lrm.next_call;
+        self.lrm.next_call += 1;
+        if request.interval_ms > 0 {
+            self.lrm.recurring.insert(
+                (
+                    request.rsc_id.clone(),
+                    request.action.clone(),
+                    request.interval_ms,
+                ),
+                call_id,
+            );
+        }
+        self.lrm.calls.insert(
+            call_id,
+            Call {
+                request: request.clone(),
+                expected_rc: d.expected_rc,
+                transition_key: d.transition_key,
+                reference: Some(d.reference),
+                reported: false,
+                cancel_reference: None,
+            },
+        );
+        self.effects
+            .push_back(Effect::RunAction { call_id, request });
+    }
+
+    fn history_update(
+        &self,
+        rsc: &str,
+        reference: Option<ActionRef>,
+        result: Option<ResultNote>,
+    ) -> Message {
+        Message::History(Box::new(HistoryUpdate {
+            node: self.name.clone(),
+            rsc_id: rsc.to_string(),
+            history: self.lrm.reported(rsc),
+            attrs: self.lrm.attrs.clone(),
+            reference,
+            result,
+        }))
+    }
+
+    fn cancel(&mut self, rsc: &str, action: &str, interval_ms: u64, reference: ActionRef) {
+        let key = (rsc.to_string(), action.to_string(), interval_ms);
+        if let Some(call) = self.lrm.recurring.get(&key).copied() {
+            if let Some(c) = self.lrm.calls.get_mut(&call) {
+                c.cancel_reference = Some(reference);
+            }
+            self.effects.push_back(Effect::CancelAction {
+                rsc_id: key.0,
+                action: key.1,
+                interval_ms,
+            });
+            return;
+        }
+        if let Some(h) = self.lrm.history.get_mut(rsc) {
+            h.remove_op(&format!("{rsc}_{action}_{interval_ms}"));
+        }
+        let m = self.history_update(rsc, Some(reference), None);
+        self.broadcast(m);
+    }
+
+    fn forget(&mut self, rsc: &str, history: bool, reference: Option<ActionRef>) {
+        let mut changed = replication::clear_failures(&mut self.lrm.attrs, rsc);
+        if history {
+            let cancels = self.lrm.cancel_all_recurring(rsc);
+            self.effects.extend(cancels);
+            changed |= self.lrm.history.remove(rsc).is_some();
+        }
+        // Also when nothing changed here: the CIB may hold a record the DC
+        // wrote on this node's behalf.
+        let recorded = replication::recorded_attrs(&self.cib, &self.name)
+            .keys()
+            .any(|k| k.contains(&format!("-{rsc}#")));
+        let in_cib = self
+            .cib
+            .status
+            .node_states
+            .iter()
+            .find(|s| s.uname.as_deref() == Some(self.name.as_str()))
+            .and_then(|s| s.lrm.as_ref())
+            .is_some_and(|l| l.resources.iter().any(|r| r.id == rsc));
+        if changed || reference.is_some() || recorded || (history && in_cib) {
+            let m = self.history_update(rsc, reference, None);
+            self.broadcast(m);
+        }
+    }
+
+    fn on_action_finished(&mut self, now: Timestamp, call_id: u64, result: ActionResult) {
+        let Some(call) = self.lrm.calls.get(&call_id).cloned() else {
+            return;
+        };
+        let req = &call.request;
+        let key = (req.rsc_id.clone(), req.action.clone(), req.interval_ms);
+        if result.status == ExecStatus::Cancelled {
+            self.lrm.calls.remove(&call_id);
+            if self.lrm.recurring.get(&key) == Some(&call_id) {
+                self.lrm.recurring.remove(&key);
+            }
+            if let Some(h) = self.lrm.history.get_mut(&req.rsc_id) {
+                h.remove_op(&req.key());
+            }
+            if let Some(r) = call.cancel_reference {
+                let m = self.history_update(&req.rsc_id, Some(r), None);
+                self.broadcast(m);
+            }
+            return;
+        }
+        if req.interval_ms > 0 && self.lrm.recurring.get(&key) != Some(&call_id) {
+            return;
+        }
+        let start_fatal = replication::start_failure_is_fatal(&self.cib);
+        let ignore = req
+            .meta
+            .get("on-fail")
+            .or_else(|| req.meta.get("on_fail"))
+            .is_some_and(|v| v.eq_ignore_ascii_case("ignore"));
+        let h = self
+            .lrm
+            .history
+            .entry(req.rsc_id.clone())
+            .or_insert_with(|| desc_of(req));
+        let failed = h.record(&OpResult {
+            node: &self.name,
+            task: &req.action,
+            interval_ms: req.interval_ms,
+            call_id: call_id as i64,
+            rc: result.rc,
+            status: result.status,
+            expected_rc: call.expected_rc,
+            transition_key: &call.transition_key,
+            exit_reason: result.exit_reason.as_deref(),
+            now,
+            exec_ms: result.duration_ms,
+        });
+        if failed {
+            replication::record_failure(
+                &mut self.lrm.attrs,
+                &req.rsc_id,
+                &req.action,
+                req.interval_ms,
+                start_fatal,
+                ignore,
+                now,
+            );
+        }
+        let reference = if req.interval_ms == 0 {
+            self.lrm.calls.remove(&call_id);
+            call.reference.clone()
+        } else {
+            let c = self.lrm.calls.get_mut(&call_id).expect("looked up above");
+            if c.reported {
+                None
+            } else {
+                c.reported = true;
+                call.reference.clone()
+            }
+        };
+        let note = ResultNote {
+            task: req.action.clone(),
+            interval_ms: req.interval_ms,
+            rc: result.rc,
+            status: result.status.code(),
+            expected_rc: call.expected_rc,
+            exit_reason: result.exit_reason.clone(),
+        };
+        let rsc = req.rsc_id.clone();
+        let m = self.history_update(&rsc, reference, Some(note));
+        self.broadcast(m);
+    }
+
+    // ---- fencing --------------------------------------------------------
+
+    fn fencer_input(&mut self, now: Timestamp, input: FencerInput) {
+        self.fencer.handle(now.millis().max(0) as u64, input);
+        let mut outs = Vec::new();
+        while let Some(e) = self.fencer.poll_effect() {
+            match e {
+                FencerEffect::RunAgent(run) => self.effects.push_back(Effect::RunFenceAgent(run)),
+                FencerEffect::KillAgent { run } => {
+                    self.effects.push_back(Effect::KillFenceAgent { run })
+                }
+                FencerEffect::Done {
+                    id,
+                    target,
+                    action,
+                    result,
+                    devices,
+                } => {
+                    let Some(op) = self.fence_ops.remove(&id) else {
+                        continue;
+                    };
+                    match result {
+                        FenceResult::Success => {
+                            self.log(Decision::Fenced {
+                                target: target.clone(),
+                                by: self.name.clone(),
+                                devices: devices.clone(),
+                            });
+                            self.broadcast(Message::Fenced(Box::new(FencedNote {
+                                target,
+                                action: action.as_str().to_string(),
+                                devices,
+                                origin: self.name.clone(),
+                                view_seq: op.view_seq,
+                                reference: op.reference,
+                            })));
+                        }
+                        other => {
+                            let given_up = matches!(other, FenceResult::TooManyAttempts(_));
+                            let reason = match &other {
+                                FenceResult::Failed(r) => r.clone(),
+                                FenceResult::TimedOut => "timed out".to_string(),
+                                FenceResult::NoDevice => "no fence device can fence it".to_string(),
+                                FenceResult::TooManyAttempts(n) => {
+                                    format!("{n} failed attempts already")
+                                }
+                                FenceResult::Success => unreachable!(),
+                            };
+                            self.log(Decision::FencingFailed {
+                                target: target.clone(),
+                                reason,
+                            });
+                            if given_up {
+                                let retry_ms = self
+                                    .cib
+                                    .configuration
+                                    .property("cluster-recheck-interval")
+                                    .and_then(|v| cib::duration::parse_interval_ms(v).ok())
+                                    .filter(|ms| *ms > 0)
+                                    .unwrap_or(controller::DEFAULT_RECHECK_MS);
+                                self.fencing_given_up
+                                    .insert(target.clone(), now.plus_ms(retry_ms as i64));
+                                self.log(Decision::FencingGivenUp {
+                                    target,
+                                    attempts: self.fencer.options().max_attempts,
+                                    retry_in_ms: retry_ms,
+                                });
+                            }
+                            if let (Some(c), Some(r)) = (&mut self.controller, &op.reference) {
+                                c.on_fence_failed(r, given_up);
+                                let _ = &mut outs;
+                            }
+                        }
+                    }
+                }
+                FencerEffect::PoweredOn { target, result, .. } => {
+                    self.log(Decision::PoweredOn { target, result })
+                }
+                FencerEffect::MonitorDone { .. } => {}
+            }
+        }
+        self.run_outs(now, outs);
+    }
+
+    fn reconfigure_fencer_if_needed(&mut self, force: bool) {
+        let cur = (self.cib.admin_epoch, self.cib.epoch);
+        if !force && cur == self.fencer_config {
+            return;
+        }
+        self.fencer_config = cur;
+        let (fc, _) = fencer::config_from_cib(&self.cib, &self.name);
+        // Configure takes no time and runs nothing.
+        self.fencer.handle(0, FencerInput::Configure(Box::new(fc)));
+    }
+
+    // ---- clients and timers ---------------------------------------------
+
+    fn on_client(&mut self, now: Timestamp, request_id: u64, request: ClientRequest) {
+        if self.view.is_none() {
+            self.effects.push_back(Effect::Reply {
+                request_id,
+                result: Err("this node is not part of a cluster partition".to_string()),
+            });
+            return;
+        }
+        if self.pending_clients.len() >= MAX_PENDING_CLIENT_REQUESTS {
+            self.effects.push_back(Effect::Reply {
+                request_id,
+                result: Err(format!(
+                    "{MAX_PENDING_CLIENT_REQUESTS} requests are already waiting; try again"
+                )),
+            });
+            return;
+        }
+        self.pending_clients.push(request_id);
+        self.broadcast(Message::Client {
+            origin: self.name.clone(),
+            request_id,
+            request,
+            at: now.millis(),
+        });
+    }
+
+    fn on_timer(&mut self, now: Timestamp) {
+        let expired: Vec<String> = self
+            .fencing_given_up
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for target in expired {
+            self.fencing_given_up.remove(&target);
+            self.fencer.handle(
+                now.millis() as u64,
+                FencerInput::ClearFailures {
+                    target: target.clone(),
+                },
+            );
+            if let Some(c) = &mut self.controller {
+                let mut outs = Vec::new();
+                c.invalidate(&format!("time to try fencing {target} again"), &mut outs);
+                self.run_outs(now, outs);
+            }
+        }
+        if self
+            .fencer
+            .poll_timeout()
+            .is_some_and(|t| t as i64 <= now.millis())
+        {
+            self.fencer_input(now, FencerInput::Timer);
+        }
+    }
+
+    /// After every event: follow configuration changes, run the DC,
+    /// persist the CIB if it changed.
+    fn after(&mut self, now: Timestamp, before: (Version, u64, u64)) {
+        if (self.cib.admin_epoch, self.cib.epoch) != (before.1, before.2) {
+            self.reconfigure_fencer_if_needed(false);
+            if let Some(c) = &mut self.controller {
+                let mut outs = Vec::new();
+                c.invalidate("the configuration changed", &mut outs);
+                self.run_outs(now, outs);
+            }
+        }
+        if self.cib.version() != before.0 {
+            self.persist = true;
+        }
+        for _ in 0..8 {
+            let Some(c) = &mut self.controller else {
+                break;
+            };
+            let view = self.view.as_ref().expect("a DC has a view");
+            let ctx = controller::Ctx {
+                now,
+                me: &self.name,
+                cib: &self.cib,
+                members: &view.members,
+                fencing_given_up: &self.fencing_given_up,
+            };
+            let mut outs = Vec::new();
+            c.tick(&ctx, &mut outs);
+            if outs.is_empty() {
+                break;
+            }
+            self.run_outs(now, outs);
+        }
+        if self.persist {
+            self.persist = false;
+            self.effects
+                .push_back(Effect::PersistCib(Box::new(self.cib.clone())));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CIB: &str = r#"<cib epoch="5" num_updates="0" admin_epoch="0" validate-with="pacemaker-3.9">
+  <configuration>
+    <crm_config><cluster_property_set id="o">
+      <nvpair id="o1" name="stonith-enabled" value="false"/>
+    </cluster_property_set></crm_config>
+    <nodes/>
+    <resources>
+      <primitive id="d" class="ocf" provider="pacemaker" type="Dummy">
+        <operations><op id="d-mon" name="monitor" interval="10s" timeout="20s"/></operations>
+      </primitive>
+    </resources>
+    <constraints/>
+  </configuration>
+  <status/>
+</cib>"#;
+
+    fn node(name: &str, id: u32) -> Node {
+        Node::new(NodeConfig {
+            name: name.into(),
+            id,
+            seed: 1,
+            cib: Some(cib::parse(CIB, "t").cib.unwrap()),
+        })
+    }
+
+    fn drain(n: &mut Node) -> Vec<Effect> {
+        std::iter::from_fn(|| n.poll_effect()).collect()
+    }
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_secs(1_700_000_000 + s)
+    }
+
+    fn view1() -> View {
+        View {
+            seq: 1,
+            members: vec![Member {
+                id: 1,
+                name: "n1".into(),
+            }],
+            quorate: true,
+        }
+    }
+
+    fn deliver_own(n: &mut Node, now: Timestamp, effects: &[Effect]) -> Vec<Effect> {
+        let mut out = Vec::new();
+        for e in effects {
+            if let Effect::Broadcast(m) = e {
+                n.handle(
+                    now,
+                    Event::Delivered {
+                        from: n.name().to_string(),
+                        message: m.clone(),
+                    },
+                );
+                out.extend(drain(n));
+            }
+        }
+        out
+    }
+
+    fn kinds(effects: &[Effect]) -> Vec<String> {
+        effects
+            .iter()
+            .map(|e| match e {
+                Effect::Broadcast(Message::Join(_)) => "broadcast join".to_string(),
+                Effect::Broadcast(Message::Execute(d)) => format!(
+                    "broadcast execute {} {} on {}",
+                    d.request.rsc_id, d.request.action, d.node
+                ),
+                Effect::Broadcast(Message::History(h)) => {
+                    format!("broadcast history {} of {}", h.rsc_id, h.node)
+                }
+                Effect::Broadcast(m) => format!("broadcast {m:?}"),
+                Effect::RunAction { call_id, request } => format!(
+                    "run {call_id} {}_{}_{}",
+                    request.rsc_id, request.action, request.interval_ms
+                ),
+                Effect::Log(d) => format!("log {d}"),
+                Effect::PersistCib(c) => format!("persist {}", c.version()),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_lone_node_joins_becomes_dc_and_probes() {
+        let mut n = node("n1", 1);
+        n.handle(t(0), Event::Membership(view1()));
+        let e = drain(&mut n);
+        assert_eq!(
+            kinds(&e),
+            ["log membership: n1 (quorate)", "broadcast join"]
+        );
+        let e = deliver_own(&mut n, t(0), &e);
+        assert_eq!(
+            kinds(&e),
+            [
+                "log n1 is the DC",
+                "log transition 1 (a new DC looks at the cluster): Start d ( n1 )",
+                "broadcast execute d monitor on n1",
+                "persist 0.6.0",
+            ]
+        );
+        assert!(n.is_dc() && n.is_synced());
+        assert_eq!(n.cib().configuration.nodes[0].uname, "n1");
+        let e = deliver_own(&mut n, t(0), &e);
+        assert_eq!(kinds(&e), ["run 1 d_monitor_0"]);
+        // The probe says "not running", as expected.
+        n.handle(
+            t(1),
+            Event::ActionFinished {
+                call_id: 1,
+                result: ActionResult {
+                    rc: rc::NOT_RUNNING,
+                    status: ExecStatus::Done,
+                    exit_reason: None,
+                    output: String::new(),
+                    duration_ms: 5,
+                },
+            },
+        );
+        let e = drain(&mut n);
+        assert_eq!(kinds(&e), ["broadcast history d of n1"]);
+        let e = deliver_own(&mut n, t(1), &e);
+        assert_eq!(
+            kinds(&e),
+            [
+                "log starting d on n1",
+                "broadcast execute d start on n1",
+                "persist 0.6.1"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failed_start_is_recorded_and_counted_as_pacemaker_does() {
+        let mut n = node("n1", 1);
+        n.handle(t(0), Event::Membership(view1()));
+        let e = drain(&mut n);
+        let e = deliver_own(&mut n, t(0), &e);
+        let e = deliver_own(&mut n, t(0), &e);
+        n.handle(
+            t(1),
+            Event::ActionFinished {
+                call_id: 1,
+                result: ActionResult {
+                    rc: rc::NOT_RUNNING,
+                    status: ExecStatus::Done,
+                    exit_reason: None,
+                    output: String::new(),
+                    duration_ms: 5,
+                },
+            },
+        );
+        let e2 = drain(&mut n);
+        let e2 = deliver_own(&mut n, t(1), &e2);
+        let _ = (e, deliver_own(&mut n, t(1), &e2));
+        n.handle(
+            t(2),
+            Event::ActionFinished {
+                call_id: 2,
+                result: ActionResult {
+                    rc: rc::ERR_GENERIC,
+                    status: ExecStatus::Done,
+                    exit_reason: Some("no such file".into()),
+                    output: String::new(),
+                    duration_ms: 5,
+                },
+            },
+        );
+        let e = drain(&mut n);
+        let Effect::Broadcast(Message::History(h)) = &e[0] else {
+            panic!("{e:?}")
+        };
+        assert_eq!(h.attrs["fail-count-d#start_0"], "INFINITY");
+        assert_eq!(
+            h.attrs["last-failure-d#start_0"],
+            (1_700_000_002).to_string()
+        );
+        let ids: Vec<&str> = h
+            .history
+            .as_ref()
+            .unwrap()
+            .ops
+            .iter()
+            .map(|o| o.id.as_str())
+            .collect();
+        assert_eq!(ids, ["d_last_0", "d_last_failure_0"]);
+        let e = deliver_own(&mut n, t(2), &e);
+        assert_eq!(
+            kinds(&e)[..2],
+            [
+                "log start of d on n1 failed: rc=1 (error): no such file",
+                "log transition 1 ended: 1 done, 1 failed, 1 not run"
+            ]
+        );
+        // With the only node banned by the failure, d is stopped.
+        assert!(
+            kinds(&e)
+                .iter()
+                .any(|k| k == "broadcast execute d stop on n1"),
+            "{:?}",
+            kinds(&e)
+        );
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let mut params = BTreeMap::new();
+        params.insert("passwd".to_string(), "hunter2".to_string());
+        let w = WireRequest {
+            rsc_id: "f".into(),
+            standard: "stonith".into(),
+            provider: None,
+            kind: "fence_ipmilan".into(),
+            action: "start".into(),
+            interval_ms: 0,
+            timeout_ms: 1,
+            params,
+            meta: BTreeMap::new(),
+            node: "n1".into(),
+        };
+        let shown = format!("{w:?} {:?}", Effect::PersistCib(Box::new(Cib::empty())));
+        assert!(!shown.contains("hunter2"), "{shown}");
+        let m = Message::Sync {
+            version: WireVersion::default(),
+            cib: CibText("<cib passwd='hunter2'/>".into()),
+        };
+        assert!(!format!("{m:?}").contains("hunter2"));
+    }
+}
