@@ -268,6 +268,7 @@ pub enum Command {
     },
     ConfigShow,
     Status(OutputFormat),
+    Sim(super::sim::SimArgs),
 }
 
 impl Command {
@@ -285,6 +286,7 @@ impl Command {
                 | Command::Standards
                 | Command::Providers
                 | Command::Agents(_)
+                | Command::Sim(_)
         )
     }
 

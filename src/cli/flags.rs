@@ -138,6 +138,34 @@ pub const FLAGS: &[FlagDef] = &[
         help: "Output format: text (default), json or xml",
         global: false,
     },
+    FlagDef {
+        long: "seed",
+        short: None,
+        value: Some("N"),
+        help: "Simulator: the seed to run (with --swarm: the first seed)",
+        global: false,
+    },
+    FlagDef {
+        long: "nodes",
+        short: None,
+        value: Some("N"),
+        help: "Simulator: how many nodes (default: from the CIB, or random 2 to 5)",
+        global: false,
+    },
+    FlagDef {
+        long: "cib",
+        short: None,
+        value: Some("FILE"),
+        help: "Simulator: the CIB to simulate instead of a generated one",
+        global: false,
+    },
+    FlagDef {
+        long: "swarm",
+        short: None,
+        value: Some("COUNT"),
+        help: "Simulator: run COUNT seeds with random faults and report the failing ones",
+        global: false,
+    },
 ];
 
 /// The flags given, typed.
@@ -159,6 +187,10 @@ pub struct Flags {
     pub nodesc: bool,
     pub show_secrets: bool,
     pub output_as: Option<String>,
+    pub seed: Option<String>,
+    pub nodes: Option<String>,
+    pub cib: Option<String>,
+    pub swarm: Option<String>,
     /// Long names of the flags given, in order, for per-command checks.
     pub given: Vec<&'static str>,
 }
@@ -182,6 +214,10 @@ impl Flags {
             "nodesc" => self.nodesc = true,
             "show-secrets" => self.show_secrets = true,
             "output-as" => self.output_as = value,
+            "seed" => self.seed = value,
+            "nodes" => self.nodes = value,
+            "cib" => self.cib = value,
+            "swarm" => self.swarm = value,
             other => unreachable!("flag --{other} is in FLAGS but not handled"),
         }
         if !self.given.contains(&def.long) {

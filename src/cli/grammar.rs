@@ -360,6 +360,13 @@ fn command(
             at_most(args, 1)?;
             Command::Status(format)
         }
+        "sim" => {
+            at_most(args, 1)?;
+            Command::Sim(super::sim::SimArgs::from_flags(
+                args.first().cloned(),
+                flags,
+            )?)
+        }
         "completion" => {
             exactly(args, 1, "bash|zsh|fish")?;
             Command::Completion(args[0].clone())

@@ -24,6 +24,7 @@ pub mod ops;
 pub mod properties;
 pub mod secrets;
 pub mod show;
+pub mod sim;
 pub mod spec;
 
 use crate::core::action::{AgentRef, Standard};
@@ -128,6 +129,7 @@ fn run_inner(
     };
     match &cmd {
         Command::Help(path) => return write(out, &help::help_text(path)?),
+        Command::Sim(a) => return sim::run(a, out, err),
         Command::Version => return write(out, &format!("warden {}\n", env!("CARGO_PKG_VERSION"))),
         Command::Completion(shell) => return write(out, &help::completion(shell)?),
         Command::LiveOnly(c) => return Err(CliError::LiveOnly { command: c.clone() }),

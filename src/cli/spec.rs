@@ -378,6 +378,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         flags: &["output-as", "full"],
     },
     CommandSpec {
+        path: &["sim"],
+        args: "[SCENARIO] [--seed N] [--nodes N] [--cib FILE] | --swarm COUNT [--seed FIRST] [--nodes N] [--cib FILE]",
+        help: "Run a simulated cluster and print its timeline (default: a two-node OpenNebula failover); --swarm runs many seeds with random faults",
+        flags: &["seed", "nodes", "cib", "swarm"],
+    },
+    CommandSpec {
         path: &["completion"],
         args: "bash|zsh|fish",
         help: "Print a shell completion script",

@@ -14,8 +14,9 @@
 //! * **Level-triggered scheduling.** The DC schedules from the whole CIB
 //!   whenever something relevant changed (a view, a configuration change,
 //!   a client request, an unexpected result, a fencing result, a recheck
-//!   time) and after every transition, until a schedule comes back empty:
-//!   then it is idle.
+//!   time) and after a transition that did not run to the end. A
+//!   transition whose every action gave the expected result leaves the DC
+//!   idle, as in Pacemaker: scheduling again would give the same answer.
 //! * **Aborts wait.** A failed action, an unexpected result or a change
 //!   aborts the transition; the DC starts nothing new and waits for the
 //!   actions in flight, whose results are real and must be in the CIB
@@ -23,6 +24,13 @@
 //!   A new DC (after any view change) does not inherit a transition at all:
 //!   it schedules from the status just rebuilt from the nodes' own
 //!   histories, where actions still running show as pending.
+//! * **A new DC first learns how running actions end.** The status it
+//!   rebuilt shows completed results (and starts in flight as pending);
+//!   an action still running elsewhere may change the picture (a stop in
+//!   progress still shows the resource started). So while any member
+//!   reports one-shot actions in flight that this DC did not start, it
+//!   does not schedule; each member says in every update whether it still
+//!   has some, and executor timeouts bound the wait.
 //! * **Timeouts.** A resource action not confirmed within its timeout plus
 //!   `cluster-delay` is taken as failed, and recorded so (a timed-out start
 //!   may have left the resource running: the scheduler must stop it before
@@ -44,7 +52,7 @@ use crate::core::scheduler::{self, SummaryKind};
 use crate::core::time::Timestamp;
 use crate::core::transition::Transition;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Pacemaker's default `cluster-recheck-interval`.
 pub const DEFAULT_RECHECK_MS: u64 = 15 * 60 * 1000;
@@ -129,6 +137,12 @@ pub struct Controller {
     quiet_failure: bool,
     recheck_at: Option<Timestamp>,
     idle_logged: bool,
+    /// Nodes with one-shot actions in flight that this DC did not start:
+    /// it schedules only once they have reported.
+    busy: BTreeSet<String>,
+    busy_logged: bool,
+    /// Expired recurring failures already re-armed: (node, op key, when).
+    rearmed: BTreeSet<(String, String, i64)>,
 }
 
 impl Controller {
@@ -141,6 +155,19 @@ impl Controller {
             quiet_failure: false,
             recheck_at: None,
             idle_logged: false,
+            busy: BTreeSet::new(),
+            busy_logged: false,
+            rearmed: BTreeSet::new(),
+        }
+    }
+
+    /// Whether `node` has one-shot actions in flight (from its `Join`, then
+    /// from each history update it sends).
+    pub fn set_busy(&mut self, node: &str, busy: bool) {
+        if busy {
+            self.busy.insert(node.to_string());
+        } else {
+            self.busy.remove(node);
         }
     }
 
@@ -290,17 +317,46 @@ impl Controller {
                     failed,
                     total,
                 }));
+                // A transition that ran everything leaves the DC idle (the
+                // results were the expected ones, so the schedule they lead
+                // to is the one just run); one that stopped short is
+                // followed by a new schedule, unless only refused fencing
+                // stopped it (then the DC waits for a change or a timer).
                 if self.quiet_failure {
                     self.quiet_failure = false;
-                } else if self.dirty.is_none() {
-                    self.dirty = Some(format!("transition {} complete", t.id));
+                } else if done != total && self.dirty.is_none() {
+                    self.dirty = Some(format!("transition {} stopped short", t.id));
                 }
                 continue;
             }
-            let Some(reason) = self.dirty.take() else {
+            if self.dirty.is_none() {
                 return;
-            };
+            }
+            if let Some(node) = self.busy.iter().next() {
+                if !self.busy_logged {
+                    self.busy_logged = true;
+                    out.push(Out::Log(crate::core::node::Decision::Waiting {
+                        node: node.clone(),
+                    }));
+                }
+                return;
+            }
+            self.busy_logged = false;
+            let reason = self.dirty.take().expect("checked");
             let schedule = scheduler::schedule(ctx.cib, now);
+            for (node, rsc_id, action, interval_ms, changed) in
+                expired_recurring_failures(ctx.cib, now, ctx.members)
+            {
+                let key = format!("{rsc_id}_{action}_{interval_ms}");
+                if self.rearmed.insert((node.clone(), key, changed)) {
+                    out.push(Out::Broadcast(crate::core::node::Message::Rearm {
+                        node,
+                        rsc_id,
+                        action,
+                        interval_ms,
+                    }));
+                }
+            }
             let recheck_ms = ctx
                 .cib
                 .configuration
@@ -393,6 +449,7 @@ impl Controller {
                         attrs,
                         reference: None,
                         result: None,
+                        busy: true,
                     }),
                 )));
             }
@@ -543,6 +600,73 @@ impl Controller {
     }
 }
 
+/// Recurring actions whose recorded failure has expired (`failure-timeout`)
+/// while the action still runs on a member: (node, resource, action,
+/// interval, when the failure was recorded). The scheduler then ignores the
+/// failure, but the recurring action reports only changes, so a resource
+/// still failing would never be looked at again; Pacemaker reschedules such
+/// a monitor ("Rescheduling ... after failure expired"), and the DC asks
+/// the node to restart it, so that its next result is reported afresh.
+pub fn expired_recurring_failures(
+    cib: &Cib,
+    now: Timestamp,
+    members: &[Member],
+) -> Vec<(String, String, String, u64, i64)> {
+    let defaults_timeout = cib
+        .configuration
+        .rsc_defaults
+        .iter()
+        .flatten()
+        .find_map(|s| s.get("failure-timeout"))
+        .map(str::to_string);
+    let mut out = Vec::new();
+    for st in &cib.status.node_states {
+        let Some(node) = st.uname.as_deref() else {
+            continue;
+        };
+        if !members.iter().any(|m| m.name == node) {
+            continue;
+        }
+        let Some(lrm) = &st.lrm else { continue };
+        for lr in &lrm.resources {
+            let Some(p) = cib.configuration.primitive(&lr.id) else {
+                continue;
+            };
+            let timeout = p
+                .attr(SetKind::Meta, "failure-timeout")
+                .map(str::to_string)
+                .or_else(|| defaults_timeout.clone())
+                .and_then(|v| parse_interval_ms(&v).ok())
+                .unwrap_or(0);
+            if timeout == 0 {
+                continue;
+            }
+            let failure_id = format!("{}_last_failure_0", lr.id);
+            let Some(f) = lr.ops.iter().find(|o| o.id == failure_id) else {
+                continue;
+            };
+            let interval = f.interval_ms.unwrap_or(0);
+            let key = f.operation_key.clone().unwrap_or_default();
+            if interval == 0 || !lr.ops.iter().any(|o| o.id == key) {
+                continue;
+            }
+            let target = scheduler::util::target_rc_from_key(f.transition_key.as_deref());
+            let failed = f.rc_code != Some(target) || f.op_status != Some(0);
+            let changed = f.last_rc_change.unwrap_or(0);
+            if failed && now.secs() >= changed + (timeout / 1000) as i64 {
+                out.push((
+                    node.to_string(),
+                    lr.id.clone(),
+                    f.operation.clone(),
+                    interval,
+                    changed,
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// A resource's history on a node as the CIB has it.
 fn current_history(cib: &Cib, node: &str, rsc: &str) -> Option<RscHistory> {
     let st = cib
@@ -641,6 +765,7 @@ mod tests {
                 history: vec![],
                 attrs: BTreeMap::new(),
                 expected_up: vec![],
+                busy: false,
             },
         )
     }

@@ -184,6 +184,25 @@ pub enum Message {
     },
     /// `target` was fenced.
     Fenced(Box<FencedNote>),
+    /// The DC asks `executor` to fence the DC itself (a node's own fencer
+    /// never fences it while another member can: the "on" half of a
+    /// reboot would die with it).
+    Fence(Box<FenceOrder>),
+    /// The DC asks `node` to restart a recurring action, so that its next
+    /// result is reported even if unchanged (see
+    /// [`controller::expired_recurring_failures`]).
+    Rearm {
+        node: String,
+        rsc_id: String,
+        action: String,
+        interval_ms: u64,
+    },
+    /// Fencing asked for by `reference` failed.
+    FenceFailed {
+        target: String,
+        reference: ActionRef,
+        given_up: bool,
+    },
     /// A client request, applied by every member in order.
     Client {
         origin: String,
@@ -218,6 +237,8 @@ pub struct HistoryUpdate {
     pub reference: Option<ActionRef>,
     /// The result that caused the update, if one did.
     pub result: Option<ResultNote>,
+    /// Whether one-shot actions are still running on the node.
+    pub busy: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -230,6 +251,17 @@ pub struct FencedNote {
     /// The view in which the fencing was requested.
     pub view_seq: u64,
     pub reference: Option<ActionRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FenceOrder {
+    pub executor: String,
+    pub target: String,
+    /// `reboot`, `off` or `on`.
+    pub action: String,
+    pub delay_ms: u64,
+    pub reference: ActionRef,
+    pub view_seq: u64,
 }
 
 /// An action for one node, from the DC.
@@ -344,6 +376,10 @@ pub enum Decision {
         total: usize,
     },
     Idle,
+    /// A new DC waits for actions it did not start.
+    Waiting {
+        node: String,
+    },
     Fencing {
         target: String,
         reason: String,
@@ -470,6 +506,12 @@ impl fmt::Display for Decision {
                 }
             }
             Decision::Idle => write!(f, "idle: nothing to do"),
+            Decision::Waiting { node } => {
+                write!(
+                    f,
+                    "waiting for the actions running on {node} before scheduling"
+                )
+            }
             Decision::Fencing { target, reason } => write!(f, "fencing {target}: {reason}"),
             Decision::Fenced {
                 target,
@@ -534,6 +576,11 @@ struct LocalLrm {
 }
 
 impl LocalLrm {
+    /// One-shot actions in flight.
+    fn busy(&self) -> bool {
+        self.calls.values().any(|c| c.request.interval_ms == 0)
+    }
+
     /// The history as reported to others: recorded results, with a start
     /// still running shown as pending (the resource may be active).
     fn reported(&self, rsc: &str) -> Option<RscHistory> {
@@ -656,6 +703,8 @@ enum Phase {
 struct FenceOp {
     reference: Option<ActionRef>,
     view_seq: u64,
+    /// Run for another node's controller: report failures by message.
+    for_peer: bool,
 }
 
 /// One node.
@@ -693,8 +742,16 @@ impl fmt::Debug for Node {
 }
 
 impl Node {
+    /// A node starting with `config.cib` from disk. The disk copy's status
+    /// section is discarded, as Pacemaker's CIB manager does at start: it
+    /// says what was true before this node went down, and a peer it showed
+    /// as cleanly stopped may have come back since. Without it, peers not
+    /// in the view are unknown, and the scheduler fences them before
+    /// running anything they might run (startup fencing).
     pub fn new(config: NodeConfig) -> Node {
-        let cib = config.cib.unwrap_or_else(Cib::empty);
+        let mut cib = config.cib.unwrap_or_else(Cib::empty);
+        cib.status = cib::Status::default();
+        cib.dc_uuid = None;
         let (fc, _) = fencer::config_from_cib(&cib, &config.name);
         let fencer = Fencer::new(fc, config.seed);
         Node {
@@ -868,6 +925,7 @@ impl Node {
             history: self.lrm.all_reported(),
             attrs: self.lrm.attrs.clone(),
             expected_up: replication::expected_up(&self.cib, &self.name),
+            busy: self.lrm.busy(),
         };
         self.view = Some(view);
         self.phase = Phase::Joining(Joining {
@@ -996,7 +1054,11 @@ impl Node {
                 self.id,
                 view.seq & 0xffff_ffff_ffff
             );
-            self.controller = Some(Controller::new(term));
+            let mut c = Controller::new(term);
+            for (name, join) in &j.joins {
+                c.set_busy(name, join.busy);
+            }
+            self.controller = Some(c);
         }
         self.log(Decision::Dc {
             dc: dc.name.clone(),
@@ -1022,6 +1084,7 @@ impl Node {
                     &u.attrs,
                 );
                 if let Some(c) = &mut self.controller {
+                    c.set_busy(&u.node, u.busy);
                     c.on_history(
                         &u.node,
                         &u.rsc_id,
@@ -1084,6 +1147,39 @@ impl Node {
                     c.on_fenced(&f.target, f.reference.as_ref(), &mut outs);
                 }
             }
+            Message::Fence(o) => {
+                if o.executor == self.name {
+                    let action = FenceAction::parse(&o.action).unwrap_or(FenceAction::Reboot);
+                    self.start_fencing(
+                        now,
+                        &o.target,
+                        action,
+                        o.delay_ms,
+                        o.reference,
+                        o.view_seq,
+                        true,
+                    );
+                }
+            }
+            Message::Rearm {
+                node,
+                rsc_id,
+                action,
+                interval_ms,
+            } => {
+                if node == self.name {
+                    self.rearm(&rsc_id, &action, interval_ms);
+                }
+            }
+            Message::FenceFailed {
+                target: _,
+                reference,
+                given_up,
+            } => {
+                if let Some(c) = &mut self.controller {
+                    c.on_fence_failed(&reference, given_up);
+                }
+            }
             Message::Client {
                 origin,
                 request_id,
@@ -1137,27 +1233,65 @@ impl Node {
                     delay_ms,
                     reference,
                 } => {
-                    let id = self.next_fence_op;
-                    self.next_fence_op += 1;
                     let view_seq = self.view.as_ref().map_or(0, |v| v.seq);
-                    self.fence_ops.insert(
-                        id,
-                        FenceOp {
-                            reference: Some(reference),
+                    let peer = (target == self.name)
+                        .then(|| {
+                            self.view.as_ref().and_then(|v| {
+                                v.members
+                                    .iter()
+                                    .filter(|m| m.name != self.name)
+                                    .min_by_key(|m| m.id)
+                                    .map(|m| m.name.clone())
+                            })
+                        })
+                        .flatten();
+                    match peer {
+                        Some(executor) => self.broadcast(Message::Fence(Box::new(FenceOrder {
+                            executor,
+                            target,
+                            action: action.as_str().to_string(),
+                            delay_ms,
+                            reference,
                             view_seq,
-                        },
-                    );
-                    let mut req = FenceRequest::new(id, &target, &self.name);
-                    req.action = Some(match action {
-                        FenceAction::Reboot => fencer::FenceAction::Reboot,
-                        FenceAction::Off => fencer::FenceAction::Off,
-                        FenceAction::On => fencer::FenceAction::On,
-                    });
-                    req.delay = RequestedDelay::Ms(delay_ms);
-                    self.fencer_input(now, FencerInput::Request(req));
+                        }))),
+                        None => self.start_fencing(
+                            now, &target, action, delay_ms, reference, view_seq, false,
+                        ),
+                    }
                 }
             }
         }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn start_fencing(
+        &mut self,
+        now: Timestamp,
+        target: &str,
+        action: FenceAction,
+        delay_ms: u64,
+        reference: ActionRef,
+        view_seq: u64,
+        for_peer: bool,
+    ) {
+        let id = self.next_fence_op;
+        self.next_fence_op += 1;
+        self.fence_ops.insert(
+            id,
+            FenceOp {
+                reference: Some(reference),
+                view_seq,
+                for_peer,
+            },
+        );
+        let mut req = FenceRequest::new(id, target, &self.name);
+        req.action = Some(match action {
+            FenceAction::Reboot => fencer::FenceAction::Reboot,
+            FenceAction::Off => fencer::FenceAction::Off,
+            FenceAction::On => fencer::FenceAction::On,
+        });
+        req.delay = RequestedDelay::Ms(delay_ms);
+        self.fencer_input(now, FencerInput::Request(req));
     }
 
     // ---- the local executor -------------------------------------------
@@ -1206,6 +1340,33 @@ impl Node {
             .push_back(Effect::RunAction { call_id, request });
     }
 
+    /// Restarts a recurring action with the same request: the executor
+    /// replaces it and reports its first result.
+    fn rearm(&mut self, rsc: &str, action: &str, interval_ms: u64) {
+        let key = (rsc.to_string(), action.to_string(), interval_ms);
+        let Some(old) = self.lrm.recurring.get(&key).copied() else {
+            return;
+        };
+        let Some(call) = self.lrm.calls.remove(&old) else {
+            return;
+        };
+        let call_id = self.lrm.next_call;
+        self.lrm.next_call += 1;
+        self.lrm.recurring.insert(key, call_id);
+        let request = call.request.clone();
+        self.lrm.calls.insert(
+            call_id,
+            Call {
+                reference: None,
+                reported: false,
+                cancel_reference: None,
+                ..call
+            },
+        );
+        self.effects
+            .push_back(Effect::RunAction { call_id, request });
+    }
+
     fn history_update(
         &self,
         rsc: &str,
@@ -1219,6 +1380,7 @@ impl Node {
             attrs: self.lrm.attrs.clone(),
             reference,
             result,
+            busy: self.lrm.busy(),
         }))
     }
 
@@ -1414,15 +1576,24 @@ impl Node {
                                 self.fencing_given_up
                                     .insert(target.clone(), now.plus_ms(retry_ms as i64));
                                 self.log(Decision::FencingGivenUp {
-                                    target,
+                                    target: target.clone(),
                                     attempts: self.fencer.options().max_attempts,
                                     retry_in_ms: retry_ms,
                                 });
                             }
-                            if let (Some(c), Some(r)) = (&mut self.controller, &op.reference) {
-                                c.on_fence_failed(r, given_up);
-                                let _ = &mut outs;
+                            match (&mut self.controller, &op.reference) {
+                                (_, Some(r)) if op.for_peer => {
+                                    let m = Message::FenceFailed {
+                                        target: target.clone(),
+                                        reference: r.clone(),
+                                        given_up,
+                                    };
+                                    self.broadcast(m);
+                                }
+                                (Some(c), Some(r)) => c.on_fence_failed(r, given_up),
+                                _ => {}
                             }
+                            let _ = &mut outs;
                         }
                     }
                 }

@@ -342,6 +342,10 @@ pub struct Join {
     /// Other nodes its replica expects to be up (`expected=member`): a node
     /// not in the view that any member expected up is fenced.
     pub expected_up: Vec<String>,
+    /// Whether one-shot actions are still running on this node: a new DC
+    /// waits for their results before it schedules (the history it was
+    /// given does not say how they end).
+    pub busy: bool,
 }
 
 /// The member whose CIB everyone adopts: highest version, then lowest node
@@ -955,10 +959,19 @@ pub fn apply_request(
             ));
         }
     };
-    if cib.configuration != before.configuration {
+    // Compare the text, not the structs: positions recorded by the parser
+    // differ between replicas that read the same CIB differently (one from
+    // its own edits, one from a sync), and must not decide a version.
+    if configuration_text(cib) != configuration_text(&before) {
         cib.bump(Change::Configuration);
     }
     Ok(done)
+}
+
+fn configuration_text(cib: &Cib) -> String {
+    let mut w = cib::xml::XmlWriter::new();
+    cib::emit::write_configuration(&mut w, &cib.configuration);
+    w.out
 }
 
 /// The primitives a cleanup of `rsc` (a primitive or a group; `None`: all)
@@ -1130,6 +1143,7 @@ mod tests {
             history: vec![],
             attrs: BTreeMap::new(),
             expected_up: vec![],
+            busy: false,
         }
     }
 

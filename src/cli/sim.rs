@@ -1,0 +1,224 @@
+//! `warden sim`: a simulated cluster for people. With no argument it runs
+//! the two-node OpenNebula front end of the operators' guide through a
+//! failover (the active node crashes; the survivor fences it, then starts
+//! the VIP, oned and the web services in order) and prints the timeline.
+//! With a scenario file it runs that; with `--seed N` one random run with
+//! faults; with `--swarm COUNT` many, reporting the seeds that break an
+//! invariant and ending with `N passed, M failed`.
+//!
+//! Invariant: presentation and argument checks only; the simulation and
+//! its verdicts are `crate::sim`'s.
+
+use super::error::CliError;
+use super::flags::Flags;
+use crate::sim::{scenario, swarm};
+use std::io::Write;
+
+/// The built-in demo scenario.
+const DEMO: &str = include_str!("../sim/demo.txt");
+
+/// `warden sim` arguments, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimArgs {
+    pub scenario: Option<String>,
+    /// `--debug`: agent-level and protocol lines in the timeline too.
+    pub verbose: bool,
+    pub seed: Option<u64>,
+    pub nodes: Option<usize>,
+    pub cib: Option<String>,
+    pub swarm: Option<u64>,
+}
+
+fn number<T: std::str::FromStr>(
+    flag: &str,
+    v: &Option<String>,
+    what: &str,
+) -> Result<Option<T>, CliError> {
+    match v {
+        None => Ok(None),
+        Some(s) => {
+            s.trim().parse().map(Some).map_err(|_| {
+                CliError::usage(format!("--{flag} '{s}' is not valid: expected {what}"))
+            })
+        }
+    }
+}
+
+impl SimArgs {
+    pub fn from_flags(scenario: Option<String>, flags: &Flags) -> Result<SimArgs, CliError> {
+        let a = SimArgs {
+            scenario,
+            verbose: flags.debug,
+            seed: number("seed", &flags.seed, "a whole number")?,
+            nodes: number("nodes", &flags.nodes, "a number of nodes from 1 to 16")?,
+            cib: flags.cib.clone(),
+            swarm: number("swarm", &flags.swarm, "a number of seeds")?,
+        };
+        if a.nodes.is_some_and(|n| !(1..=16).contains(&n)) {
+            return Err(CliError::usage(format!(
+                "--nodes {} is not valid: expected a number of nodes from 1 to 16",
+                a.nodes.unwrap_or(0)
+            )));
+        }
+        if a.swarm.is_some() && a.scenario.is_some() {
+            return Err(CliError::usage(
+                "--swarm runs random faults: it takes no scenario file",
+            ));
+        }
+        Ok(a)
+    }
+}
+
+fn io(e: std::io::Error) -> CliError {
+    CliError::Io {
+        action: "cannot write to",
+        path: "standard output".into(),
+        source: e,
+    }
+}
+
+fn load(path: &str) -> Result<crate::core::cib::Cib, CliError> {
+    scenario::load_cib(Some(path)).map_err(|e| CliError::rejected(format!("{path}: {e}")))
+}
+
+/// Runs `warden sim`.
+pub fn run(a: &SimArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), CliError> {
+    let cib = match &a.cib {
+        Some(p) => Some(load(p)?),
+        None => None,
+    };
+    let cfg = swarm::SwarmConfig {
+        nodes: a.nodes,
+        cib: cib.clone(),
+        verbose: a.verbose,
+        ..Default::default()
+    };
+    if let Some(count) = a.swarm {
+        return run_swarm(a.seed.unwrap_or(1), count, &cfg, out);
+    }
+    if a.scenario.is_none() && a.seed.is_some() {
+        let seed = a.seed.unwrap_or(1);
+        writeln!(
+            out,
+            "warden sim: seed {seed}, random faults, then a healed cluster must settle"
+        )
+        .map_err(io)?;
+        let (result, timeline) = swarm::run_seed_traced(seed, &cfg, true);
+        for l in &timeline {
+            writeln!(out, "{l}").map_err(io)?;
+        }
+        return match result {
+            Ok(stats) => {
+                writeln!(
+                    out,
+                    "seed {seed} passed: {} nodes, {} steps, {}s simulated",
+                    stats.nodes,
+                    stats.steps,
+                    stats.sim_ms / 1000
+                )
+                .map_err(io)?;
+                Ok(())
+            }
+            Err(f) => Err(CliError::rejected(format!("seed {seed}: {}", f.message))),
+        };
+    }
+    let (text, name) = match &a.scenario {
+        Some(p) => (
+            std::fs::read_to_string(p).map_err(|e| CliError::Io {
+                action: "cannot read the scenario",
+                path: p.clone(),
+                source: e,
+            })?,
+            p.clone(),
+        ),
+        None => (
+            DEMO.to_string(),
+            "the two-node OpenNebula failover".to_string(),
+        ),
+    };
+    let mut sc =
+        scenario::parse(&text, &name).map_err(|e| CliError::rejected(format!("{name}: {e}")))?;
+    if a.nodes.is_some() && sc.nodes.is_none() && cib.is_none() && sc.cib.is_none() {
+        let n = a.nodes.unwrap_or(2);
+        sc.nodes = Some((1..=n).map(|i| format!("n{i}")).collect());
+    }
+    let cib = match cib {
+        Some(c) => c,
+        None => scenario::load_cib(sc.cib.as_deref())
+            .map_err(|e| CliError::rejected(format!("{name}: {e}")))?,
+    };
+    let seed = a.seed.unwrap_or(sc.seeds[0]);
+    writeln!(out, "warden sim: {name}, seed {seed}").map_err(io)?;
+    let mut write_err = None;
+    let result = scenario::run(&sc, &cib, seed, &mut |line| {
+        if write_err.is_none() {
+            if let Err(e) = writeln!(out, "{line}") {
+                write_err = Some(e);
+            }
+        }
+    });
+    if let Some(e) = write_err {
+        return Err(io(e));
+    }
+    match result {
+        Ok(_) => Ok(()),
+        Err(f) => {
+            let _ = writeln!(
+                err,
+                "replay: warden sim {} --seed {seed}",
+                a.scenario.as_deref().unwrap_or("")
+            );
+            Err(CliError::rejected(f.message))
+        }
+    }
+}
+
+fn run_swarm(
+    first: u64,
+    count: u64,
+    cfg: &swarm::SwarmConfig,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(count.max(1) as usize);
+    let mut results: Vec<(u64, Result<swarm::Stats, scenario::Failure>)> =
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads as u64)
+                .map(|t| {
+                    s.spawn(move || {
+                        let mut v = Vec::new();
+                        let mut seed = first + t;
+                        while seed < first + count {
+                            v.push((seed, swarm::run_seed(seed, cfg)));
+                            seed += threads as u64;
+                        }
+                        v
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("a simulation thread panicked"))
+                .collect()
+        });
+    results.sort_by_key(|(seed, _)| *seed);
+    let mut failed = 0;
+    for (seed, r) in &results {
+        if let Err(f) = r {
+            failed += 1;
+            writeln!(out, "seed {seed}: {}", f.message).map_err(io)?;
+            writeln!(out, "  replay: warden sim --seed {seed}").map_err(io)?;
+        }
+    }
+    let passed = results.len() - failed;
+    writeln!(out, "{passed} passed, {failed} failed").map_err(io)?;
+    if failed > 0 {
+        return Err(CliError::rejected(format!(
+            "{failed} of {} seeds failed",
+            results.len()
+        )));
+    }
+    Ok(())
+}
