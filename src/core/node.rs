@@ -108,8 +108,10 @@ pub enum Effect {
     KillFenceAgent {
         run: RunId,
     },
-    /// Write the CIB to disk.
-    PersistCib(Box<Cib>),
+    /// Write the node's CIB ([`Node::cib`], now at `version`) to disk. The
+    /// CIB is not copied into the effect: the driver reads it when it
+    /// writes, which always writes the latest.
+    PersistCib { version: Version },
     /// Answer a client request.
     Reply {
         request_id: u64,
@@ -142,7 +144,7 @@ impl fmt::Debug for Effect {
             Effect::KillFenceAgent { run } => {
                 f.debug_struct("KillFenceAgent").field("run", run).finish()
             }
-            Effect::PersistCib(c) => write!(f, "PersistCib({})", c.version()),
+            Effect::PersistCib { version } => write!(f, "PersistCib({version})"),
             Effect::Reply { request_id, result } => f
                 .debug_struct("Reply")
                 .field("request_id", request_id)
@@ -1711,7 +1713,9 @@ impl Node {
         if self.persist {
             self.persist = false;
             self.effects
-                .push_back(Effect::PersistCib(Box::new(self.cib.clone())));
+                .push_back(Effect::PersistCib {
+                    version: self.cib.version(),
+                });
         }
     }
 }
@@ -1799,7 +1803,7 @@ mod tests {
                     request.rsc_id, request.action, request.interval_ms
                 ),
                 Effect::Log(d) => format!("log {d}"),
-                Effect::PersistCib(c) => format!("persist {}", c.version()),
+                Effect::PersistCib { version } => format!("persist {version}"),
                 other => format!("{other:?}"),
             })
             .collect()
@@ -1943,7 +1947,7 @@ mod tests {
             meta: BTreeMap::new(),
             node: "n1".into(),
         };
-        let shown = format!("{w:?} {:?}", Effect::PersistCib(Box::new(Cib::empty())));
+        let shown = format!("{w:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         let m = Message::Sync {
             version: WireVersion::default(),

@@ -800,7 +800,7 @@ pub fn apply_request(
     members: &[String],
     at: Timestamp,
 ) -> Result<String, String> {
-    let before = cib.clone();
+    let before = configuration_text(cib);
     let done = match req {
         ClientRequest::Standby { node, on }
         | ClientRequest::Maintenance {
@@ -962,7 +962,7 @@ pub fn apply_request(
     // Compare the text, not the structs: positions recorded by the parser
     // differ between replicas that read the same CIB differently (one from
     // its own edits, one from a sync), and must not decide a version.
-    if configuration_text(cib) != configuration_text(&before) {
+    if configuration_text(cib) != before {
         cib.bump(Change::Configuration);
     }
     Ok(done)

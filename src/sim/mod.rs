@@ -236,6 +236,8 @@ struct SimNode {
     inc: u64,
     node: Option<Node>,
     disk: Option<Cib>,
+    /// The node persisted a newer CIB than `disk` holds.
+    disk_stale: bool,
     exec: Exec,
     fence_runs: BTreeMap<RunId, AgentRun>,
     timer_at: Option<Timestamp>,
@@ -366,6 +368,7 @@ impl Sim {
                 inc: 0,
                 node: None,
                 disk: Some(cib.clone()),
+                disk_stale: false,
                 exec: Exec::default(),
                 fence_runs: BTreeMap::new(),
                 timer_at: None,
@@ -691,7 +694,10 @@ impl Sim {
             Effect::KillFenceAgent { run } => {
                 self.nodes[i].fence_runs.remove(&run);
             }
-            Effect::PersistCib(c) => self.nodes[i].disk = Some(*c),
+            // The disk is read at power-off: the node persists every change
+            // at the end of the event that made it, and nodes only crash
+            // between events, so the last persisted CIB is its current one.
+            Effect::PersistCib { .. } => self.nodes[i].disk_stale = true,
             Effect::Reply { request_id, result } => {
                 let text = match &result {
                     Ok(s) => format!("request {request_id} done: {s}"),
@@ -767,6 +773,10 @@ impl Sim {
             self.checker.lost(i, active);
         }
         let n = &mut self.nodes[i];
+        if n.disk_stale {
+            n.disk = n.node.as_ref().map(|x| x.cib().clone());
+            n.disk_stale = false;
+        }
         n.power = Power::Off;
         n.inc += 1;
         n.node = None;
