@@ -28,6 +28,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 pub use graph::{ActionId, FenceAction, GraphAction, GraphActionKind, TransitionGraph};
+pub use model::ScoreLine;
 
 /// One line of Pacemaker's "Transition Summary".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -87,11 +88,29 @@ pub struct Schedule {
     /// What the scheduler could not act on (unsupported elements, bad
     /// values), named.
     pub diagnostics: Vec<Diagnostic>,
+    /// The allocation scores assignment used, in the order it used them
+    /// (`crm_simulate -s`); empty unless `ScheduleOptions::show_scores`.
+    pub scores: Vec<ScoreLine>,
+}
+
+/// What `schedule_with` records besides the transition.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScheduleOptions {
+    /// Keep the allocation-score trace (`Schedule::scores`).
+    pub show_scores: bool,
 }
 
 /// Computes the transition for `cib` at time `now`.
 pub fn schedule(cib: &Cib, now: Timestamp) -> Schedule {
+    schedule_with(cib, now, ScheduleOptions::default())
+}
+
+/// `schedule`, recording what `options` asks for.
+pub fn schedule_with(cib: &Cib, now: Timestamp, options: ScheduleOptions) -> Schedule {
     let mut ws = unpack::unpack(cib, now.secs());
+    if options.show_scores {
+        ws.score_trace = Some(Vec::new());
+    }
     constraints::unpack_constraints(&mut ws);
     assign::apply_node_criteria(&mut ws);
     constraints::internal_constraints(&mut ws);
@@ -129,6 +148,7 @@ pub fn schedule(cib: &Cib, now: Timestamp) -> Schedule {
         fenced,
         recheck_by,
         diagnostics,
+        scores: ws.score_trace.take().unwrap_or_default(),
     }
 }
 

@@ -409,6 +409,32 @@ pub struct Ws<'a> {
     /// Ids inside elements this scheduler does not manage (clones, bundles):
     /// their history is left alone.
     pub unsupported_ids: BTreeSet<String>,
+    /// Allocation scores as assignment saw them (`crm_simulate -s`), kept
+    /// only when asked for.
+    pub score_trace: Option<Vec<ScoreLine>>,
+}
+
+/// One line of the allocation-score trace: the scores a resource had on a
+/// node at the moment `prefix` (the assignment step) looked at them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ScoreLine {
+    pub prefix: &'static str,
+    pub rsc: String,
+    pub node: String,
+    pub score: i32,
+}
+
+impl std::fmt::Display for ScoreLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} allocation score on {}: {}",
+            self.prefix,
+            self.rsc,
+            self.node,
+            crate::core::cib::score::Score(self.score)
+        )
+    }
 }
 
 impl<'a> Ws<'a> {

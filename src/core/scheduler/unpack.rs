@@ -51,6 +51,7 @@ pub fn unpack(cib: &Cib, now: i64) -> Ws<'_> {
         warnings: Vec::new(),
         node_order: Vec::new(),
         unsupported_ids: BTreeSet::new(),
+        score_trace: None,
     };
     unpack_nodes(&mut ws);
     unpack_resources(&mut ws);
