@@ -68,7 +68,10 @@ fn allocation_scores_match_crm_simulate() {
         let ours: Vec<String> = schedule_with(
             &doc,
             Timestamp::from_secs(now),
-            ScheduleOptions { show_scores: true },
+            ScheduleOptions {
+                show_scores: true,
+                sanitized: true,
+            },
         )
         .scores
         .iter()

@@ -133,6 +133,18 @@ impl<'a> Ws<'a> {
         None
     }
 
+    /// The meta attributes an action for this operation would get.
+    pub fn op_meta_for(
+        &self,
+        r: RscIdx,
+        op: Option<&'a Op>,
+        task: &str,
+        interval_ms: u64,
+        is_probe: bool,
+    ) -> Attrs {
+        self.op_meta(r, op, task, interval_ms, is_probe)
+    }
+
     /// The merged meta of an operation: op_defaults, then the op's meta sets
     /// and attributes.
     fn op_meta(

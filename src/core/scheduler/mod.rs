@@ -12,6 +12,7 @@ mod actions;
 mod assign;
 mod build;
 mod constraints;
+pub mod digest;
 mod migration;
 mod model;
 mod ordering;
@@ -98,6 +99,10 @@ pub struct Schedule {
 pub struct ScheduleOptions {
     /// Keep the allocation-score trace (`Schedule::scores`).
     pub show_scores: bool,
+    /// The CIB's private parameters are masked (as in a simulation of a
+    /// shared CIB): a change of only those is no change. What
+    /// `crm_simulate` assumes; a live cluster's scheduler does not.
+    pub sanitized: bool,
 }
 
 /// Computes the transition for `cib` at time `now`.
@@ -107,7 +112,7 @@ pub fn schedule(cib: &Cib, now: Timestamp) -> Schedule {
 
 /// `schedule`, recording what `options` asks for.
 pub fn schedule_with(cib: &Cib, now: Timestamp, options: ScheduleOptions) -> Schedule {
-    let mut ws = unpack::unpack(cib, now.secs());
+    let mut ws = unpack::unpack_sanitized(cib, now.secs(), options.sanitized);
     if options.show_scores {
         ws.score_trace = Some(Vec::new());
     }

@@ -379,6 +379,9 @@ pub struct Config {
     pub dc_uuid: Option<String>,
     /// `crm_feature_set` of the CIB (decides legacy fail-count names).
     pub feature_set: String,
+    /// Private parameters are masked in this CIB (a simulation), so a
+    /// change of only those is no change (`pe_flag_sanitized`).
+    pub sanitized: bool,
     pub props: Attrs,
 }
 
@@ -412,6 +415,10 @@ pub struct Ws<'a> {
     /// Allocation scores as assignment saw them (`crm_simulate -s`), kept
     /// only when asked for.
     pub score_trace: Option<Vec<ScoreLine>>,
+    /// Recorded recurring operations whose failure expired: Pacemaker marks
+    /// them (by replacing their restart digest in memory) so that they are
+    /// issued again.
+    pub restart_digest_overrides: BTreeSet<(NodeIdx, String)>,
 }
 
 /// One line of the allocation-score trace: the scores a resource had on a
