@@ -292,10 +292,12 @@ fn three_node() {
 
     // A view change in the middle of chunked messages: every member still
     // delivers each of them exactly once, whole, in one order. n3 leaves
-    // and comes back while n1 sends incompressible 4 MB messages.
+    // and comes back while n1 sends incompressible messages of 24 MB (96
+    // chunks, a few hundred ms on the wire) and 4 MB.
+    c[0].send("random 24000000");
     c[0].send("random 4000000");
     c[0].send("random 4000000");
-    c[0].send("random 4000000");
+    c[0].next("sending", T);
     c[2].send("leave");
     let mut c3 = lab.client("n3", CLIENT_ARGS);
     c3.next("info", T);
@@ -318,6 +320,22 @@ fn three_node() {
         .matches("sending it again")
         .count();
     eprintln!("chunked messages across view changes: delivered once each on n1 and n2 ({resent} resent after a view change cut them)");
+    // The client that joined meanwhile got whole messages only, and those
+    // in the same order: a suffix of n1's (what came after its join).
+    c[0].send("send marker");
+    let upto = c3.until("the marker", Duration::from_secs(60), |v| {
+        v["kind"] == "msg" && v["text"] == "marker"
+    });
+    let joined: Vec<String> = upto
+        .iter()
+        .filter(|v| v["kind"] == "msg" && v["text"] != "marker")
+        .map(|m| m["sha256"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        delivered[&0].ends_with(&joined),
+        "the joiner's messages {joined:?} are not a suffix of n1's {:?}",
+        delivered[&0]
+    );
     drop(c.pop());
     c.push(c3);
     view_with(&mut c[0], &[1, 2, 3]);

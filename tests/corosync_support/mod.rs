@@ -118,6 +118,11 @@ impl Lab {
     /// Starts a test client in `node`: the current executable, re-run in
     /// client mode (`args` pick the client test) inside the node.
     pub fn client(&self, node: &str, args: &[&str]) -> Client {
+        self.client_env(node, args, &[])
+    }
+
+    /// Like [`Lab::client`], with more environment variables.
+    pub fn client_env(&self, node: &str, args: &[&str], envs: &[(&str, &str)]) -> Client {
         let exe = std::env::current_exe().unwrap();
         let log = self.dir.join(format!("client-{node}.log"));
         let mut cmd = self.cmd(&["exec", node]);
@@ -125,6 +130,7 @@ impl Lab {
             .args(args)
             .env(CLIENT_ENV, "warden-lab")
             .env("RUST_LOG", "warden=debug")
+            .envs(envs.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap());

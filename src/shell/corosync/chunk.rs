@@ -502,6 +502,137 @@ impl Reassembler {
     }
 }
 
+/// A chunked message aborted by this many view changes in a row is given
+/// up (the caller then reports the transport lost).
+pub const MAX_RESENDS: u32 = 100;
+
+struct Inflight {
+    msg: Encoded,
+    msg_id: u32,
+    next_chunk: usize,
+    chunks: usize,
+    resends: u32,
+}
+
+/// The sending side: one message at a time, cut into chunks, sent again
+/// when a view change aborts it (see the module header).
+///
+/// A single-chunk message is done once corosync took it (CPG delivers it
+/// whole or not at all). A chunked one is done only when it comes back
+/// complete in this process's own ordered stream, since until then a view
+/// change may still abort it; the next message waits, so a sender's
+/// messages stay in order.
+pub struct Outbox {
+    instance: u64,
+    chunk_bytes: usize,
+    next_msg_id: u32,
+    inflight: Option<Inflight>,
+}
+
+impl Outbox {
+    pub fn new(instance: u64, chunk_bytes: usize) -> Outbox {
+        assert!(chunk_bytes > HEADER_BYTES, "chunk size below the header");
+        Outbox {
+            instance,
+            chunk_bytes,
+            next_msg_id: 0,
+            inflight: None,
+        }
+    }
+
+    /// No message in flight: the next one may start.
+    pub fn is_idle(&self) -> bool {
+        self.inflight.is_none()
+    }
+
+    fn fresh_id(&mut self) -> u32 {
+        let id = self.next_msg_id;
+        self.next_msg_id = self.next_msg_id.wrapping_add(1);
+        id
+    }
+
+    pub fn start(&mut self, msg: Encoded) {
+        assert!(self.is_idle(), "one message at a time");
+        let chunks = chunk_count(msg.data.len(), self.chunk_bytes);
+        let msg_id = self.fresh_id();
+        self.inflight = Some(Inflight {
+            msg,
+            msg_id,
+            next_chunk: 0,
+            chunks,
+            resends: 0,
+        });
+    }
+
+    /// Whether a chunk waits to be handed to corosync.
+    pub fn next_chunk_ready(&self) -> bool {
+        self.inflight
+            .as_ref()
+            .is_some_and(|f| f.next_chunk < f.chunks)
+    }
+
+    /// The chunk to hand to corosync now, if any.
+    pub fn next_chunk(&self) -> Option<Vec<u8>> {
+        let f = self.inflight.as_ref()?;
+        (f.next_chunk < f.chunks).then(|| {
+            chunk(
+                &f.msg,
+                self.instance,
+                f.msg_id,
+                f.next_chunk,
+                self.chunk_bytes,
+            )
+        })
+    }
+
+    /// corosync took the chunk `next_chunk` returned.
+    pub fn sent(&mut self) {
+        let f = self.inflight.as_mut().expect("a chunk was in flight");
+        f.next_chunk += 1;
+        if f.chunks == 1 {
+            self.inflight = None;
+        }
+    }
+
+    /// A message came back complete; finishes ours if it is ours.
+    pub fn delivered(&mut self, c: &Complete) {
+        if c.instance == self.instance
+            && self.inflight.as_ref().is_some_and(|f| f.msg_id == c.msg_id)
+        {
+            self.inflight = None;
+        }
+    }
+
+    /// A view change aborted these partial messages; ours starts over under
+    /// a new id. `Err` when it was aborted too often.
+    pub fn aborted(&mut self, aborted: &[Aborted]) -> Result<(), String> {
+        let instance = self.instance;
+        let hit = aborted.iter().any(|a| {
+            a.instance == instance && self.inflight.as_ref().is_some_and(|f| f.msg_id == a.msg_id)
+        });
+        if !hit {
+            return Ok(());
+        }
+        let new_id = self.fresh_id();
+        let f = self.inflight.as_mut().expect("checked above");
+        f.resends += 1;
+        if f.resends > MAX_RESENDS {
+            return Err(format!(
+                "a {}-byte message was cut by {MAX_RESENDS} view changes in a row",
+                f.msg.plain_len
+            ));
+        }
+        f.next_chunk = 0;
+        f.msg_id = new_id;
+        Ok(())
+    }
+
+    /// Times the message in flight was sent again.
+    pub fn resends(&self) -> u32 {
+        self.inflight.as_ref().map_or(0, |f| f.resends)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -694,6 +825,125 @@ mod tests {
         assert!(lying.decode().is_err(), "more output than announced");
         // Incompressible or small payloads are sent as they are.
         assert!(!Encoded::new(b"{\"small\":1}".to_vec()).compressed);
+    }
+
+    /// One ordered stream as every member sees it.
+    enum Ev {
+        Chunk(Source, Vec<u8>),
+        View,
+    }
+
+    /// Feeds `stream` to a member and returns what it delivered.
+    fn member(stream: &[Ev]) -> Vec<Vec<u8>> {
+        let mut r = Reassembler::new(limits());
+        let mut out = Vec::new();
+        for ev in stream {
+            match ev {
+                Ev::Chunk(src, c) => {
+                    if let Step::Deliver(c) = r.push(*src, c) {
+                        out.push(c.payload.data);
+                    }
+                }
+                Ev::View => {
+                    r.view_changed();
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_message_cut_by_a_view_is_sent_again_and_delivered_once_everywhere() {
+        let data = b"0123456789abcdefghij0123456789".to_vec();
+        let mut outbox = Outbox::new(7, SMALL_CHUNK);
+        let mut sender = Reassembler::new(limits());
+        outbox.start(plain(&data));
+        let mut stream = Vec::new();
+        // Two of three chunks go out and are ordered before a view change.
+        for _ in 0..2 {
+            stream.push(Ev::Chunk(A, outbox.next_chunk().unwrap()));
+            outbox.sent();
+        }
+        stream.push(Ev::View);
+        // The sender sees its own chunks and the view in the same order.
+        for ev in &stream {
+            match ev {
+                Ev::Chunk(src, c) => assert_eq!(sender.push(*src, c), Step::Pending),
+                Ev::View => outbox.aborted(&sender.view_changed()).unwrap(),
+            }
+        }
+        assert!(!outbox.is_idle());
+        assert_eq!(outbox.resends(), 1);
+        // It starts over; the last chunk of the first try was already on its
+        // way and lands after the view: a stray everywhere.
+        stream.push(Ev::Chunk(A, {
+            let mut old = outbox.next_chunk().unwrap();
+            old[16] = 0; // the first try's id
+            old[20] = 2; // its last chunk
+            old[3] = 3;
+            old
+        }));
+        while let Some(c) = outbox.next_chunk() {
+            stream.push(Ev::Chunk(A, c.clone()));
+            outbox.sent();
+            if let Step::Deliver(done) = sender.push(A, &c) {
+                outbox.delivered(&done);
+            }
+        }
+        assert!(outbox.is_idle(), "done once it came back whole");
+        // An old member and a member that joined at the view: both deliver
+        // the message exactly once.
+        assert_eq!(member(&stream), vec![data.clone()]);
+        let joined_at_view = stream.split_off(3);
+        assert_eq!(member(&joined_at_view), vec![data]);
+    }
+
+    #[test]
+    fn a_view_before_the_first_chunk_does_not_cut_the_message() {
+        let mut outbox = Outbox::new(7, SMALL_CHUNK);
+        let mut r = Reassembler::new(limits());
+        outbox.start(plain(b"0123456789abcdefghij"));
+        let first = outbox.next_chunk().unwrap();
+        outbox.sent();
+        // The view is ordered before our first chunk: nothing to abort.
+        outbox.aborted(&r.view_changed()).unwrap();
+        assert_eq!(outbox.resends(), 0);
+        assert_eq!(r.push(A, &first), Step::Pending);
+        let last = outbox.next_chunk().unwrap();
+        outbox.sent();
+        let Step::Deliver(done) = r.push(A, &last) else {
+            panic!("complete")
+        };
+        outbox.delivered(&done);
+        assert!(outbox.is_idle());
+        // Another instance's message with the same id does not finish ours.
+        let mut other = Outbox::new(8, SMALL_CHUNK);
+        other.start(plain(b"0123456789abcdefghij"));
+        other.delivered(&done);
+        assert!(!other.is_idle());
+    }
+
+    #[test]
+    fn a_single_chunk_is_done_when_corosync_takes_it_and_endless_cuts_give_up() {
+        let mut outbox = Outbox::new(7, SMALL_CHUNK);
+        outbox.start(plain(b"short"));
+        assert!(outbox.next_chunk().is_some());
+        outbox.sent();
+        assert!(outbox.is_idle());
+        assert_eq!(outbox.next_chunk(), None);
+
+        outbox.start(plain(b"0123456789abcdefghij"));
+        let mut r = Reassembler::new(limits());
+        let mut result = Ok(());
+        for _ in 0..=MAX_RESENDS {
+            r.push(A, &outbox.next_chunk().unwrap());
+            outbox.sent();
+            result = outbox.aborted(&r.view_changed());
+        }
+        assert_eq!(
+            result,
+            Err("a 20-byte message was cut by 100 view changes in a row".into())
+        );
     }
 
     proptest::proptest! {

@@ -21,7 +21,7 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use super::chunk::{self, Encoded, Reassembler, Source, Step};
+use super::chunk::{Encoded, Outbox, Reassembler, Source, Step};
 use super::transport::{
     Change, ClusterInfo, Lost, Member, Outgoing, Quorum, Reason, Ring, RingId, TransportEvent, View,
 };
@@ -34,12 +34,13 @@ const DISPATCH_BATCH: usize = 256;
 const PENDING_MAX: usize = 256;
 /// Chunks sent per turn of the loop before reading again.
 const SEND_BATCH: usize = 16;
-/// Backoff after TRY_AGAIN: first and longest wait.
+/// Waits after TRY_AGAIN: 1 ms while corosync's queue drains (a few
+/// milliseconds under load), growing after `TRY_AGAIN_PATIENCE` answers in
+/// a row (a membership change being synchronised takes seconds) up to
+/// `TRY_AGAIN_MAX`.
 const TRY_AGAIN_FIRST: Duration = Duration::from_millis(1);
-const TRY_AGAIN_MAX: Duration = Duration::from_millis(50);
-/// A chunked message aborted by this many view changes in a row is given
-/// up, and the transport reports itself lost.
-const MAX_RESENDS: u32 = 100;
+const TRY_AGAIN_PATIENCE: u32 = 16;
+const TRY_AGAIN_MAX: Duration = Duration::from_millis(20);
 /// Messages above this are decompressed on a blocking thread.
 const DECOMPRESS_INLINE_MAX_BYTES: usize = 1 << 20;
 
@@ -222,14 +223,6 @@ pub(crate) struct CpgParts {
     pub instance: u64,
 }
 
-struct Inflight {
-    msg: Encoded,
-    msg_id: u32,
-    next_chunk: usize,
-    chunks: usize,
-    resends: u32,
-}
-
 struct CpgTask {
     cpg: cpg::Handle,
     group: String,
@@ -243,13 +236,11 @@ struct CpgTask {
     quorum_rx: mpsc::Receiver<Result<Quorum, Lost>>,
     quorum_closed: bool,
     reasm: Reassembler,
-    instance: u64,
-    next_msg_id: u32,
-    inflight: Option<Inflight>,
+    outbox: Outbox,
     leave_acks: Vec<oneshot::Sender<()>>,
     retry_at: Option<Instant>,
     backoff: Duration,
-    chunk_bytes: usize,
+    try_again_in_a_row: u32,
 }
 
 enum Wake<'a> {
@@ -306,7 +297,6 @@ pub(crate) async fn run_cpg(parts: CpgParts) {
         cpg: parts.cpg,
         group: parts.group,
         cmap: parts.cmap,
-        chunk_bytes: parts.info.chunk_bytes,
         reasm: Reassembler::new(parts.info.limits),
         events: parts.events,
         pending: VecDeque::new(),
@@ -314,12 +304,11 @@ pub(crate) async fn run_cpg(parts: CpgParts) {
         outgoing_closed: false,
         quorum_rx: parts.quorum_rx,
         quorum_closed: false,
-        instance: parts.instance,
-        next_msg_id: 0,
-        inflight: None,
+        outbox: Outbox::new(parts.instance, parts.info.chunk_bytes),
         leave_acks: Vec::new(),
         retry_at: None,
         backoff: TRY_AGAIN_FIRST,
+        try_again_in_a_row: 0,
     };
     let flow = task.run(&fd).await;
     // The descriptor belongs to the library: stop polling it before the
@@ -359,16 +348,12 @@ impl CpgTask {
             if let Flow::Lost(r) = self.send_some() {
                 return Flow::Lost(r);
             }
-            if self.outgoing_closed && self.inflight.is_none() {
+            if self.outgoing_closed && self.outbox.is_idle() {
                 self.flush().await;
                 return Flow::Leave;
             }
-            let can_send = self
-                .inflight
-                .as_ref()
-                .is_some_and(|f| f.next_chunk < f.chunks)
-                && self.retry_at.is_none();
-            let take_next = self.inflight.is_none() && !self.outgoing_closed;
+            let can_send = self.outbox.next_chunk_ready() && self.retry_at.is_none();
+            let take_next = self.outbox.is_idle() && !self.outgoing_closed;
             let retry_at = self.retry_at;
             // Each branch only borrows its own field; the work that needs
             // the whole task happens after the select.
@@ -378,6 +363,13 @@ impl CpgTask {
                 permit = self.events.reserve(), if !self.pending.is_empty() => match permit {
                     Ok(p) => {
                         p.send(self.pending.pop_front().expect("pending event"));
+                        // Then as many as fit without waiting.
+                        while let Some(ev) = self.pending.pop_front() {
+                            if let Err(e) = self.events.try_send(ev) {
+                                self.pending.push_front(e.into_inner());
+                                break;
+                            }
+                        }
                         Wake::Continue
                     }
                     // Nobody listens any more: leave.
@@ -471,20 +463,7 @@ impl CpgTask {
     }
 
     fn start(&mut self, msg: Encoded) {
-        let chunks = chunk::chunk_count(msg.data.len(), self.chunk_bytes);
-        self.inflight = Some(Inflight {
-            msg,
-            msg_id: self.fresh_msg_id(),
-            next_chunk: 0,
-            chunks,
-            resends: 0,
-        });
-    }
-
-    fn fresh_msg_id(&mut self) -> u32 {
-        let id = self.next_msg_id;
-        self.next_msg_id = self.next_msg_id.wrapping_add(1);
-        id
+        self.outbox.start(msg);
     }
 
     /// Sends up to `SEND_BATCH` chunks of the message in flight.
@@ -492,30 +471,24 @@ impl CpgTask {
         if self.retry_at.is_some() {
             return Flow::Continue;
         }
-        let Some(f) = self.inflight.as_mut() else {
-            return Flow::Continue;
-        };
         for _ in 0..SEND_BATCH {
-            if f.next_chunk >= f.chunks {
+            let Some(frame) = self.outbox.next_chunk() else {
                 break;
-            }
-            let frame = chunk::chunk(
-                &f.msg,
-                self.instance,
-                f.msg_id,
-                f.next_chunk,
-                self.chunk_bytes,
-            );
+            };
             match cpg::mcast_joined(&self.cpg, cpg::Guarantee::TypeAgreed, &frame) {
                 Ok(()) => {
-                    f.next_chunk += 1;
+                    self.outbox.sent();
                     self.backoff = TRY_AGAIN_FIRST;
+                    self.try_again_in_a_row = 0;
                 }
                 Err(CsError::CsErrTryAgain) => {
                     // corosync's queue is full or a membership change is
                     // being synchronised: wait, without spinning.
                     self.retry_at = Some(Instant::now() + self.backoff);
-                    self.backoff = (self.backoff * 2).min(TRY_AGAIN_MAX);
+                    self.try_again_in_a_row += 1;
+                    if self.try_again_in_a_row >= TRY_AGAIN_PATIENCE {
+                        self.backoff = (self.backoff * 2).min(TRY_AGAIN_MAX);
+                    }
                     return Flow::Continue;
                 }
                 Err(e) => {
@@ -524,12 +497,6 @@ impl CpgTask {
                     ))
                 }
             }
-        }
-        // A single chunk is atomic in CPG: done once corosync took it. A
-        // chunked message is done when it comes back complete (see
-        // `handle_raw`), since a view change may still abort it.
-        if f.chunks == 1 && f.next_chunk == 1 {
-            self.inflight = None;
         }
         Flow::Continue
     }
@@ -570,11 +537,7 @@ impl CpgTask {
                 RawCpg::Deliver { source, data } => match self.reasm.push(source, &data) {
                     Step::Pending | Step::Stray => {}
                     Step::Deliver(c) => {
-                        if c.instance == self.instance
-                            && self.inflight.as_ref().is_some_and(|f| f.msg_id == c.msg_id)
-                        {
-                            self.inflight = None;
-                        }
+                        self.outbox.delivered(&c);
                         let plain_len = c.payload.plain_len;
                         let decoded = if plain_len > DECOMPRESS_INLINE_MAX_BYTES {
                             tokio::task::spawn_blocking(move || c.payload.decode())
@@ -624,26 +587,12 @@ impl CpgTask {
                         .chain(joined.iter().map(|j| j.0))
                         .collect::<Vec<_>>();
                     self.learn_names(ids.into_iter()).await;
-                    for a in self.reasm.view_changed() {
-                        if a.instance != self.instance {
-                            continue;
-                        }
-                        if let Some(f) = self.inflight.as_mut().filter(|f| f.msg_id == a.msg_id) {
-                            f.resends += 1;
-                            if f.resends > MAX_RESENDS {
-                                return Flow::Lost(format!(
-                                    "a {}-byte message was cut by {MAX_RESENDS} view changes in a row",
-                                    f.msg.plain_len
-                                ));
-                            }
-                            tracing::debug!(
-                                msg_id = f.msg_id,
-                                "view change cut a chunked message: sending it again"
-                            );
-                            f.next_chunk = 0;
-                            f.msg_id = self.next_msg_id;
-                            self.next_msg_id = self.next_msg_id.wrapping_add(1);
-                        }
+                    let before = self.outbox.resends();
+                    if let Err(reason) = self.outbox.aborted(&self.reasm.view_changed()) {
+                        return Flow::Lost(reason);
+                    }
+                    if self.outbox.resends() > before {
+                        tracing::debug!("a view change cut a chunked message: sending it again");
                     }
                     let view = View {
                         members: members
