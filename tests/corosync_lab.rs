@@ -33,6 +33,19 @@ fn lab_client() {
     corosync_support::client_main();
 }
 
+/// `lab kill NODE`; returns when the lab says the node died (unix ms, from
+/// its "killed at" line), as the lab README measured from.
+fn kill(lab: &Lab, node: &str) -> f64 {
+    let out = lab.cmd(&["kill", node]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "lab kill {node}: {err}");
+    err.lines()
+        .find_map(|l| l.split("killed at ").nth(1))
+        .and_then(|t| t.trim().parse::<f64>().ok())
+        .map(|s| s * 1000.0)
+        .unwrap_or_else(|| panic!("no time in lab kill's output: {err}"))
+}
+
 /// (node id, name, pid) of every member of a view event.
 fn members(v: &Value) -> Vec<(u64, String, u64)> {
     v["view"]["members"]
@@ -248,8 +261,7 @@ fn two_node() {
     total_order(&mut c, 20);
 
     // Power loss of n2: n1 gets a view without it.
-    let t_kill = now_ms();
-    lab.run(&["kill", "n2"]);
+    let t_kill = kill(&lab, "n2");
     let v = view_with(&mut c[0], &[1]);
     let detected = v["t"].as_f64().unwrap() - t_kill;
     assert_eq!(v["view"]["left"][0]["reason"], "NodeDown");
@@ -260,7 +272,16 @@ fn two_node() {
         (1000.0..10_000.0).contains(&detected),
         "{detected} ms: faster than the token or far slower than the README's figure"
     );
-    quorum_with(&mut c[0], &[1], true);
+    // The ring after it: n1 alone, a newer ring id, the one quorum reports.
+    let before = c[0].last["quorum"]["quorum"]["ring_id"]["seq"]
+        .as_u64()
+        .unwrap();
+    let ring = c[0].state("ring", "a ring of n1 alone", T, |v| {
+        v["ring"]["nodes"] == serde_json::json!([1])
+    });
+    let q = quorum_with(&mut c[0], &[1], true);
+    assert_eq!(q["quorum"]["ring_id"], ring["ring"]["ring_id"]);
+    assert!(ring["ring"]["ring_id"]["seq"].as_u64().unwrap() > before);
 
     // corosync stopped under a client: Lost, then the stream ends.
     lab.run(&["stop", "n1"]);
@@ -361,8 +382,7 @@ fn three_node() {
     assert_eq!(v["view"]["left"][0]["reason"], "Leave");
 
     // Power loss of n3.
-    let t_kill = now_ms();
-    lab.run(&["kill", "n3"]);
+    let t_kill = kill(&lab, "n3");
     let v = view_with(&mut c[0], &[1]);
     let detected = v["t"].as_f64().unwrap() - t_kill;
     assert_eq!(v["view"]["left"][0]["reason"], "NodeDown");
