@@ -7,9 +7,10 @@
 //! Rows: round trip of a 100-byte message (n1 sends, n2 answers), the
 //! ordered self-delivery of the same message on n1, throughput of 1 KiB and
 //! 64 KiB messages (n1 floods, n2 counts), and the delivery of a 5,000-
-//! resource CIB on n2 (4.6 MB without status history, median of runs; 49
-//! MB with it, one run). Needs root and corosync; prints one SKIP line
-//! otherwise. `WARDEN_BENCH_ROUNDS` (default 200) sets the round trips.
+//! resource CIB on n2 (4.6 MB without status history, median of 5 runs; 49
+//! MB with it, one run), each row the better of two alternating passes.
+//! Needs root and corosync; prints one SKIP line otherwise.
+//! `WARDEN_BENCH_ROUNDS` (default 200) sets the round trips.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -388,11 +389,26 @@ fn main() {
     let big = gen_cib(&lab, "probed");
     let mb = |p: &str| std::fs::metadata(p).unwrap().len() as f64 / 1e6;
     let (small_mb, big_mb) = (mb(&small), mb(&big));
-    let warden = measure(&lab, "warden", rounds, &small, &big);
-    let raw = measure(&lab, "raw", rounds, &small, &big);
+    // Two passes, alternating, keeping each row's better figure: the
+    // machine is shared, and a burst of someone else's work should not
+    // decide a row.
+    let better = |a: Results, b: Results| -> Results {
+        a.into_iter()
+            .map(|(k, v)| {
+                let w = b[k];
+                let rate = k.starts_with("flood");
+                (k, if rate { v.max(w) } else { v.min(w) })
+            })
+            .collect()
+    };
+    let w1 = measure(&lab, "warden", rounds, &small, &big);
+    let r1 = measure(&lab, "raw", rounds, &small, &big);
+    let w2 = measure(&lab, "warden", rounds, &small, &big);
+    let r2 = measure(&lab, "raw", rounds, &small, &big);
+    let (warden, raw) = (better(w1, w2), better(r1, r2));
 
     println!(
-        "\nCPG between two lab nodes (knet, token 1000), warden's transport vs libcpg called directly\n"
+        "\nCPG between two lab nodes (knet, token 1000), warden's transport vs libcpg called directly\n(better of two alternating passes per row)\n"
     );
     println!(
         "{:<46} {:>12} {:>12} {:>8}",

@@ -392,6 +392,24 @@ fn three_node() {
     assert!((1000.0..15_000.0).contains(&detected), "{detected} ms");
     // n1 and n2 remain: 2 of 3 votes.
     quorum_with(&mut c[0], &[1, 2], true);
+
+    // corosync crashing under a client (SIGKILL, no goodbye): Lost too.
+    let pid: i32 = std::fs::read_to_string(lab.dir.join("n1/corosync.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let lost = c[0].next("lost", T);
+    assert!(
+        lost["reason"].as_str().unwrap().contains("corosync"),
+        "{lost}"
+    );
+    eprintln!("corosync killed under a client: {}", lost["reason"]);
     eprintln!("three-node scenarios: {:?}", t.elapsed());
 }
 
