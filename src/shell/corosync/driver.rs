@@ -345,8 +345,13 @@ pub(crate) async fn run_cpg(parts: CpgParts) {
 impl CpgTask {
     async fn run(&mut self, fd: &AsyncFd<LibFd>) -> Flow {
         loop {
-            if let Flow::Lost(r) = self.send_some() {
-                return Flow::Lost(r);
+            match self.send_some() {
+                Flow::Continue => {}
+                Flow::Leave => {
+                    self.flush().await;
+                    return Flow::Leave;
+                }
+                lost @ Flow::Lost(_) => return lost,
             }
             if self.outgoing_closed && self.outbox.is_idle() {
                 self.flush().await;
@@ -466,12 +471,25 @@ impl CpgTask {
         self.outbox.start(msg);
     }
 
-    /// Sends up to `SEND_BATCH` chunks of the message in flight.
+    /// Sends up to `SEND_BATCH` chunks, taking the next queued messages
+    /// as the outbox frees up: sending keeps pace with reading, which has
+    /// the first branch of the loop's select.
     fn send_some(&mut self) -> Flow {
         if self.retry_at.is_some() {
             return Flow::Continue;
         }
         for _ in 0..SEND_BATCH {
+            if self.outbox.is_idle() && !self.outgoing_closed {
+                match self.outgoing.try_recv() {
+                    Ok(Outgoing::Message(msg)) => self.start(msg),
+                    Ok(Outgoing::Leave(ack)) => {
+                        self.leave_acks.push(ack);
+                        return Flow::Leave;
+                    }
+                    Err(mpsc::error::TryRecvError::Empty) => {}
+                    Err(mpsc::error::TryRecvError::Disconnected) => self.outgoing_closed = true,
+                }
+            }
             let Some(frame) = self.outbox.next_chunk() else {
                 break;
             };
