@@ -414,6 +414,66 @@ fn no_daemon_a_stale_socket_a_slow_or_silent_daemon() {
     assert_eq!(std::fs::read(&path).unwrap(), b"precious");
 }
 
+#[test]
+fn stalled_frames_and_too_many_connections_are_bounded() {
+    let rt = runtime();
+    let dir = Dir::new("bounds");
+    let _server = start(
+        &rt,
+        ServerConfig {
+            max_connections: 1,
+            frame_timeout_ms: 200,
+            idle_timeout_ms: 60_000,
+            ..config(dir.sock())
+        },
+    );
+    // A client that starts a frame and stalls is cut off.
+    let mut stalled = StdStream::connect(dir.sock()).unwrap();
+    stalled.write_all(&[0, 0, 0, 10, b'{']).unwrap();
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        stalled.read(&mut buf).unwrap(),
+        0,
+        "closed after the frame timeout"
+    );
+    drop(stalled);
+    // One connection at a time: an open one holds the only place (one
+    // exchange on it proves the server has taken it).
+    let mut idle = ipc::connect(&dir.sock()).unwrap();
+    let _: Rep = ipc::exchange(
+        &mut idle,
+        &dir.sock(),
+        &Req::Status,
+        &ClientOptions::default(),
+    )
+    .unwrap();
+    match ask(&dir.sock(), &Req::Status) {
+        Err(ClientError::Refused { code, message }) => {
+            assert_eq!(code, ErrorCode::Unavailable);
+            assert_eq!(
+                message,
+                "the daemon already serves 1 connections; try again"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    drop(idle);
+    // Its place is free again once it closes.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match ask(&dir.sock(), &Req::Status) {
+            Ok(_) => break,
+            Err(_) if std::time::Instant::now() < deadline => {
+                rt.block_on(tokio::time::sleep(Duration::from_millis(20)))
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
 // ---------------------------------------------------- other uids (root)
 
 const HELPER_ENV: &str = "WARDEN_IPC_HELPER";

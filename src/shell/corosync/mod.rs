@@ -11,19 +11,22 @@
 //! # When corosync is lost
 //!
 //! After `Lost` this node knows nothing more about membership: it cannot
-//! receive CIB changes or fencing results, and the other nodes see it leave
-//! (`NodeDown` or `ProcDown`) and will fence it before recovering its
-//! resources elsewhere. The recommended policy for the daemon, which is
-//! Pacemaker's (its controller exits on losing the cluster layer and the
-//! node is fenced), is to **exit at once with a failure status, without
-//! touching its resources**: stopping them would race with the peers'
-//! recovery, which fencing already makes safe, and a node whose cluster
-//! layer died is exactly what fencing or a watchdog (sbd) is there to
-//! reset. The systemd unit should not restart the daemon blindly before
-//! corosync is back. The one exception is a cluster with fencing disabled
-//! (`stonith-enabled=false`): there nothing stops the peers from starting
-//! the resources at once, so the daemon should stop its own resources
-//! first (best effort, bounded by their stop timeouts) and then exit.
+//! receive CIB changes or fencing results. The other nodes see its daemon
+//! leave the group: with reason `NodeDown` if corosync died with it,
+//! `ProcDown` if only the connection broke. Either way the recommended
+//! policy, which is Pacemaker's (its controller exits on losing the
+//! cluster layer, and a peer whose controller left without a clean
+//! shutdown is fenced), is for the daemon to **exit at once with a failure
+//! status, without touching its resources**, and for the surviving nodes
+//! to treat a peer daemon's `ProcDown` like `NodeDown`: fence, then recover
+//! (only a `Leave` is a clean shutdown). Stopping the resources first would
+//! race with the peers' recovery, which fencing already makes safe, and a
+//! node whose cluster layer died is exactly what fencing or a watchdog
+//! (sbd) is there to reset. The systemd unit should not restart the daemon
+//! blindly before corosync is back. The one exception is a cluster with
+//! fencing disabled (`stonith-enabled=false`): nothing then stops the peers
+//! from starting the resources at once, so the daemon should stop its own
+//! resources first (best effort, bounded by their stop timeouts), then exit.
 //!
 //! # Sizes
 //!
