@@ -467,7 +467,7 @@ fn stalled_frames_and_too_many_connections_are_bounded() {
         match ask(&dir.sock(), &Req::Status) {
             Ok(_) => break,
             Err(_) if std::time::Instant::now() < deadline => {
-                rt.block_on(tokio::time::sleep(Duration::from_millis(20)))
+                rt.block_on(async { tokio::time::sleep(Duration::from_millis(20)).await })
             }
             Err(e) => panic!("{e}"),
         }

@@ -722,7 +722,21 @@ pub fn exchange<Q: Serialize, R: DeserializeOwned>(
     stream
         .set_write_timeout(Some(left().map_err(io_err)?))
         .map_err(io_err)?;
-    stream.write_all(&encode_frame(&body)).map_err(io_err)?;
+    // A daemon that refuses the connection (too many clients) answers and
+    // closes at once: the write may then fail while its answer waits to be
+    // read, and that answer says more than "broken pipe".
+    let write_failed = match stream.write_all(&encode_frame(&body)) {
+        Ok(()) => None,
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+            ) =>
+        {
+            Some(e)
+        }
+        Err(e) => return Err(io_err(e)),
+    };
     // Read with the time that is left, re-armed after each partial read.
     let mut read_exact = |buf: &mut [u8]| -> Result<(), ClientError> {
         let mut at = 0;
@@ -748,7 +762,9 @@ pub fn exchange<Q: Serialize, R: DeserializeOwned>(
         Ok(())
     };
     let mut len = [0u8; LEN_BYTES];
-    read_exact(&mut len)?;
+    if let Err(e) = read_exact(&mut len) {
+        return Err(write_failed.map(io_err).unwrap_or(e));
+    }
     let n = u32::from_be_bytes(len) as usize;
     if n > opts.max_reply_bytes {
         return Err(ClientError::ReplyTooLarge {
