@@ -15,6 +15,7 @@
 
 use super::constraints::{add_this_with, add_with_this, apply_locations};
 use super::model::*;
+use std::collections::BTreeMap;
 use super::unpack::{get_failcount, resource_location};
 use super::util::{self, Role};
 
@@ -600,24 +601,6 @@ pub const SELECT_THIS_WITH: u32 = 1;
 pub const SELECT_NONNEGATIVE: u32 = 2;
 pub const SELECT_ACTIVE: u32 = 4;
 
-fn best_node_score_matching_attr(ws: &Ws, r: RscIdx, attr: &str, value: Option<&str>) -> i32 {
-    let mut best = -INF;
-    for (i, a) in ws.rsc(r).allowed.iter().enumerate() {
-        let Some(a) = a else { continue };
-        let n = NodeIdx(i as u32);
-        let v = node_attr(ws, n, attr);
-        let eq = match (value, v) {
-            (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
-            (None, None) => true,
-            _ => false,
-        };
-        if a.weight > best && ws.node_available(n, None) && eq {
-            best = a.weight;
-        }
-    }
-    best
-}
-
 fn add_node_scores_matching_attr(
     ws: &Ws,
     nodes: &mut NodeTable,
@@ -627,10 +610,23 @@ fn add_node_scores_matching_attr(
     only_positive: bool,
 ) {
     let attr = attr.unwrap_or("#uname");
+    // Pacemaker's best_node_score_matching_attr for every node at once: the best score
+    // of `r` on an available node, per value of the attribute (compared
+    // without regard to ASCII case).
+    let key = |n: usize| node_attr(ws, NodeIdx(n as u32), attr).map(str::to_ascii_lowercase);
+    let mut best: BTreeMap<Option<String>, i32> = BTreeMap::new();
+    for (i, a) in ws.rsc(r).allowed.iter().enumerate() {
+        let Some(a) = a else { continue };
+        if a.weight > -INF && ws.node_available(NodeIdx(i as u32), None) {
+            let b = best.entry(key(i)).or_insert(-INF);
+            if a.weight > *b {
+                *b = a.weight;
+            }
+        }
+    }
     for (i, slot) in nodes.iter_mut().enumerate() {
         let Some(a) = slot else { continue };
-        let n = NodeIdx(i as u32);
-        let score = best_node_score_matching_attr(ws, r, attr, node_attr(ws, n, attr));
+        let score = best.get(&key(i)).copied().unwrap_or(-INF);
         if factor < 0.0 && score < 0 {
             continue;
         }
