@@ -385,7 +385,14 @@ fn three_node() {
     let t_kill = kill(&lab, "n3");
     let v = view_with(&mut c[0], &[1]);
     let detected = v["t"].as_f64().unwrap() - t_kill;
-    assert_eq!(v["view"]["left"][0]["reason"], "NodeDown");
+    // Usually NodeDown; when the killed client's own leave reached the
+    // ring in the instant before the link went down, CPG says ProcDown,
+    // which the daemon treats the same way (fence, then recover).
+    let reason = v["view"]["left"][0]["reason"].clone();
+    assert!(
+        reason == "NodeDown" || reason == "ProcDown",
+        "n3 left with reason {reason}"
+    );
     eprintln!(
         "three nodes, token 1000: kill -> view without n3 after {detected:.0} ms (lab README: 3449..3474 ms)"
     );

@@ -15,9 +15,9 @@
 
 use super::constraints::{add_this_with, add_with_this, apply_locations};
 use super::model::*;
-use std::collections::BTreeMap;
 use super::unpack::{get_failcount, resource_location};
 use super::util::{self, Role};
+use std::collections::BTreeMap;
 
 const INFINITY_HACK: i32 = INF * -100;
 

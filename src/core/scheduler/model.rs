@@ -214,6 +214,8 @@ pub struct Resource<'a> {
     pub kind: Option<String>,
     /// The configured operations (`<op>`), in order.
     pub ops: Vec<&'a Op>,
+    /// Each of `ops`' key (`RSC_NAME_INTERVAL`), ASCII-lowercased.
+    pub op_keys: Vec<String>,
     /// The name/value sets of the resource and of its group, for
     /// parameters evaluated per node.
     pub own_sets: &'a [crate::core::cib::model::NvSet],
@@ -247,6 +249,8 @@ pub struct Resource<'a> {
     pub exclusive_discover: bool,
     /// Actions of this resource, oldest first.
     pub actions: Vec<ActIdx>,
+    /// `actions` by key (ASCII-lowercased), each list oldest first.
+    pub actions_by_key: BTreeMap<String, Vec<ActIdx>>,
     /// Where a shutdown lock holds the resource (`shutdown-lock`), and since when.
     pub lock_node: Option<NodeIdx>,
     pub lock_time: i64,

@@ -360,6 +360,7 @@ fn blank_resource<'a>(
         provider: None,
         kind: None,
         ops: Vec::new(),
+        op_keys: Vec::new(),
         own_sets: &[],
         parent_sets: &[],
         meta: Attrs::new(),
@@ -385,6 +386,7 @@ fn blank_resource<'a>(
         with_this: Vec::new(),
         exclusive_discover: false,
         actions: Vec::new(),
+        actions_by_key: Default::default(),
         lock_node: None,
         lock_time: 0,
         restart_type_restart: false,
@@ -674,6 +676,14 @@ fn unpack_primitive<'a>(
         .as_ref()
         .map(|o| o.ops.iter().collect())
         .unwrap_or_default();
+    rsc.op_keys = rsc
+        .ops
+        .iter()
+        .map(|op| {
+            let interval = super::util::parse_interval_ms(op.interval.as_deref());
+            super::util::op_key(&p.id, &op.name, interval).to_ascii_lowercase()
+        })
+        .collect();
     let mut xml_attrs: Vec<(String, String)> = vec![("id".into(), p.id.clone())];
     for (k, v) in [
         ("class", &p.class),
