@@ -360,6 +360,26 @@ fn command(
             at_most(args, 1)?;
             Command::Status(format)
         }
+        "simulate" => {
+            exactly(args, 0, "")?;
+            let run = flags.run
+                || flags.simulate
+                || flags.show_scores
+                || flags.save_graph.is_some()
+                || flags.save_dotfile.is_some();
+            Command::Simulate(SimulateSpec {
+                xml_file: flags.xml_file.clone(),
+                date: flags.date.clone(),
+                run,
+                simulate: flags.simulate,
+                show_scores: flags.show_scores,
+                save_graph: flags.save_graph.clone(),
+                save_dotfile: flags.save_dotfile.clone(),
+                save_output: flags.save_output.clone(),
+                quiet: flags.quiet,
+                json: flags.json,
+            })
+        }
         "completion" => {
             exactly(args, 1, "bash|zsh|fish")?;
             Command::Completion(args[0].clone())

@@ -24,6 +24,7 @@ pub mod ops;
 pub mod properties;
 pub mod secrets;
 pub mod show;
+pub mod simulate;
 pub mod spec;
 
 use crate::core::action::{AgentRef, Standard};
@@ -63,7 +64,7 @@ pub fn run(
     err: &mut dyn Write,
 ) -> u8 {
     match run_inner(args, env_file, out, err) {
-        Ok(()) => 0,
+        Ok(code) => code,
         Err(e) => {
             report(&e, err);
             1
@@ -107,7 +108,7 @@ fn run_inner(
     env_file: Option<&str>,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> Result<(), CliError> {
+) -> Result<u8, CliError> {
     let lexed = flags::lex(args.iter().cloned())?;
     if lexed.flags.debug {
         init_logging();
@@ -126,18 +127,22 @@ fn run_inner(
             source: e,
         })
     };
+    let file = flags.file.as_deref().or(env_file);
     match &cmd {
-        Command::Help(path) => return write(out, &help::help_text(path)?),
-        Command::Version => return write(out, &format!("warden {}\n", env!("CARGO_PKG_VERSION"))),
-        Command::Completion(shell) => return write(out, &help::completion(shell)?),
+        Command::Help(path) => return write(out, &help::help_text(path)?).map(|_| 0),
+        Command::Version => {
+            return write(out, &format!("warden {}\n", env!("CARGO_PKG_VERSION"))).map(|_| 0)
+        }
+        Command::Completion(shell) => return write(out, &help::completion(shell)?).map(|_| 0),
         Command::LiveOnly(c) => return Err(CliError::LiveOnly { command: c.clone() }),
         Command::Unimplemented(c) => return Err(CliError::Unimplemented(c.clone())),
+        Command::Simulate(spec) => return simulate::run(spec, file, out, err),
         _ => {}
     }
     if !cmd.needs_cib() {
-        return write(out, &agent_command(&cmd, flags, &SystemAgents)?);
+        return write(out, &agent_command(&cmd, flags, &SystemAgents)?).map(|_| 0);
     }
-    let Some(file) = flags.file.as_deref().or(env_file) else {
+    let Some(file) = file else {
         return Err(CliError::LiveMode { command: name });
     };
     let path = Path::new(file);
@@ -175,10 +180,10 @@ fn run_inner(
             })?;
             tracing::debug!(file, epoch = cib.epoch, "CIB written");
         }
-        return Ok(());
+        return Ok(0);
     }
-    let text = read_command(&cib, &cmd, flags)?;
-    write(out, &text)
+    let text = read_command(&cib, &cmd, flags, err)?;
+    write(out, &text).map(|_| 0)
 }
 
 /// Reads and checks a CIB file; a missing file is an empty CIB (as `pcs -f`
@@ -207,7 +212,12 @@ pub fn load(path: &Path) -> Result<Cib, CliError> {
     Ok(parsed.cib.expect("no errors means a CIB"))
 }
 
-fn read_command(cib: &Cib, cmd: &Command, flags: &flags::Flags) -> Result<String, CliError> {
+fn read_command(
+    cib: &Cib,
+    cmd: &Command,
+    flags: &flags::Flags,
+    err: &mut dyn Write,
+) -> Result<String, CliError> {
     let secrets = flags.show_secrets;
     Ok(match cmd {
         Command::ClusterCib { out: None } => cib::to_xml(cib),
@@ -248,7 +258,14 @@ fn read_command(cib: &Cib, cmd: &Command, flags: &flags::Flags) -> Result<String
         Command::NodeAttribute { node, .. } => show::node_attributes(cib, node.as_deref()),
         Command::ConfigShow => show::config(cib, secrets, flags.full),
         Command::Status(format) => {
-            let view = crate::status::build(cib);
+            let view = crate::status::build(cib, now());
+            // Standard output stays what crm_mon prints; the warnings go
+            // beside it (and into the JSON).
+            if *format != OutputFormat::Json {
+                for w in &view.warnings {
+                    let _ = writeln!(err, "Warning: {w}");
+                }
+            }
             match format {
                 OutputFormat::Text => crate::status::text::render(&view),
                 OutputFormat::Json => {
@@ -261,6 +278,15 @@ fn read_command(cib: &Cib, cmd: &Command, flags: &flags::Flags) -> Result<String
         }
         other => unreachable!("not a read command: {other:?}"),
     })
+}
+
+/// The time now, for what depends on it (failure expiry, date rules).
+pub fn now() -> crate::core::time::Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    crate::core::time::Timestamp(ms)
 }
 
 /// Commands about agents (no CIB needed).

@@ -91,6 +91,16 @@ pub struct Schedule {
     /// The allocation scores assignment used, in the order it used them
     /// (`crm_simulate -s`); empty unless `ScheduleOptions::show_scores`.
     pub scores: Vec<ScoreLine>,
+    /// The graph's actions in Pacemaker's synapse order: each top-level
+    /// resource's actions (newest first, then its members'), then the
+    /// remaining actions newest first. Executing a transition walks the
+    /// synapses in this order, so it decides the order in which
+    /// `crm_simulate` reports actions that become ready together.
+    pub synapse_order: Vec<ActionId>,
+    /// The node a pseudo action of the graph stands for, when it has one (a
+    /// stop implied by fencing, a start done by a migration); Pacemaker's
+    /// dot output names those actions with it.
+    pub pseudo_nodes: BTreeMap<ActionId, String>,
 }
 
 /// What `schedule_with` records besides the transition.
@@ -127,6 +137,7 @@ pub fn schedule_with(cib: &Cib, now: Timestamp, options: ScheduleOptions) -> Sch
     ordering::apply_orderings(&mut ws);
     let (summary, summary_lines) = summary::summarize(&mut ws);
     let graph = build::build_graph(&mut ws);
+    let (synapse_order, pseudo_nodes) = synapse_order(&ws, &graph);
     let mut fenced: Vec<String> = summary
         .iter()
         .filter(|s| s.action == SummaryKind::Fence)
@@ -149,7 +160,105 @@ pub fn schedule_with(cib: &Cib, now: Timestamp, options: ScheduleOptions) -> Sch
         recheck_by,
         diagnostics,
         scores: ws.score_trace.take().unwrap_or_default(),
+        synapse_order,
+        pseudo_nodes,
     }
+}
+
+/// Whether the graph action `g` is the working-set action `a` (the graph
+/// holds a subsequence of the working set's actions, in the same order).
+fn is_graph_action(ws: &model::Ws, a: &model::Action, g: &GraphAction) -> bool {
+    let node = a.node.map(|n| ws.node(n).uname.as_str());
+    let rsc = a.rsc.map(|r| ws.rsc(r).id.as_str());
+    let interval: u64 = a
+        .meta
+        .get("interval")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    match &g.kind {
+        GraphActionKind::Resource { request, .. } => {
+            !a.has(model::aflag::PSEUDO)
+                && rsc == Some(request.rsc_id.as_str())
+                && a.task == request.action
+                && node == Some(request.node.as_str())
+                && interval == request.interval_ms
+        }
+        GraphActionKind::Cancel {
+            rsc_id,
+            node: on,
+            action,
+            ..
+        } => {
+            a.task == "cancel"
+                && rsc == Some(rsc_id.as_str())
+                && node == Some(on.as_str())
+                && a.cancel_task.as_deref() == Some(action.as_str())
+        }
+        GraphActionKind::Fence { target, .. } => {
+            a.task == "stonith" && node == Some(target.as_str())
+        }
+        GraphActionKind::Shutdown { node: on } => {
+            a.task == "do_shutdown" && node == Some(on.as_str())
+        }
+        GraphActionKind::ClearFailcount { rsc_id, node: on } => {
+            a.task == "clear_failcount" && rsc == Some(rsc_id.as_str()) && node == Some(on.as_str())
+        }
+        GraphActionKind::ForgetHistory { rsc_id, node: on } => {
+            matches!(a.task.as_str(), "delete" | "lrm_delete")
+                && rsc == Some(rsc_id.as_str())
+                && node == Some(on.as_str())
+        }
+        GraphActionKind::Pseudo { name } => a.uuid == *name,
+    }
+}
+
+/// The synapse order of `pcmk__create_graph` (see `Schedule::synapse_order`)
+/// and the nodes of pseudo actions (`Schedule::pseudo_nodes`).
+fn synapse_order(
+    ws: &model::Ws,
+    graph: &TransitionGraph,
+) -> (Vec<ActionId>, BTreeMap<ActionId, String>) {
+    let mut of_action: Vec<Option<ActionId>> = vec![None; ws.actions.len()];
+    let mut pseudo_nodes = BTreeMap::new();
+    let mut next = 0usize;
+    for (i, a) in ws.actions.iter().enumerate() {
+        let Some(g) = graph.actions.get(next) else {
+            break;
+        };
+        if is_graph_action(ws, a, g) {
+            of_action[i] = Some(g.id);
+            if let (GraphActionKind::Pseudo { .. }, Some(n)) = (&g.kind, a.node) {
+                pseudo_nodes.insert(g.id, ws.node(n).uname.clone());
+            }
+            next += 1;
+        }
+    }
+    if next != graph.actions.len() {
+        // Not a subsequence: fall back to creation order.
+        return (graph.actions.iter().map(|a| a.id).collect(), pseudo_nodes);
+    }
+    let mut order = Vec::with_capacity(graph.actions.len());
+    let mut placed = vec![false; graph.actions.len()];
+    let mut place = |id: Option<ActionId>, order: &mut Vec<ActionId>| {
+        if let Some(id) = id {
+            if !placed[id.0 as usize] {
+                placed[id.0 as usize] = true;
+                order.push(id);
+            }
+        }
+    };
+    let mut stack: Vec<model::RscIdx> = ws.top.iter().rev().copied().collect();
+    while let Some(r) = stack.pop() {
+        let rsc = ws.rsc(r);
+        for a in rsc.actions.iter().rev() {
+            place(of_action[a.0 as usize], &mut order);
+        }
+        stack.extend(rsc.children.iter().rev().copied());
+    }
+    for i in (0..ws.actions.len()).rev() {
+        place(of_action[i], &mut order);
+    }
+    (order, pseudo_nodes)
 }
 
 /// The cluster as it will be once `schedule`'s transition has run with every
@@ -314,6 +423,10 @@ pub struct NodeStatus {
     pub is_dc: bool,
     /// Why it is unclean, when it is.
     pub fence_reason: Option<String>,
+    /// A Pacemaker Remote node rather than a cluster member.
+    pub remote: bool,
+    /// The controller expects the node to be up (`expected="member"`).
+    pub expected_up: bool,
 }
 
 /// A primitive as the scheduler reads it from its operation history.
@@ -340,6 +453,23 @@ pub struct ResourceStatus {
     /// An action still running ("start", "stop", "migrate_to", ...).
     pub pending_task: Option<String>,
     pub pending_node: Option<String>,
+    /// The node it counts as active on (`pe__current_node`).
+    pub current_node: Option<String>,
+    /// Its `target-role` meta attribute (own, group's or defaults'), as written.
+    pub target_role: Option<String>,
+    /// The node a shutdown lock holds it to.
+    pub locked_to: Option<String>,
+}
+
+/// A group as the scheduler reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupStatus {
+    pub id: String,
+    /// Member primitives, in order.
+    pub members: Vec<String>,
+    pub managed: bool,
+    /// Its `target-role` meta attribute, as written.
+    pub target_role: Option<String>,
 }
 
 /// The cluster as it is now, read exactly as the scheduler reads it.
@@ -353,6 +483,11 @@ pub struct CurrentState {
     pub nodes: Vec<NodeStatus>,
     /// Primitives in configuration order (orphans last).
     pub resources: Vec<ResourceStatus>,
+    /// Groups in configuration order.
+    pub groups: Vec<GroupStatus>,
+    /// Top-level resources (primitive and group ids) in the order Pacemaker
+    /// processes and lists them: by priority, orphans last.
+    pub top_level: Vec<String>,
     /// Failed operations: (resource, node, `lrm_rsc_op` id).
     pub failed_ops: Vec<(String, String, String)>,
     /// What could not be understood or acted on.
@@ -379,14 +514,17 @@ pub fn current_state(cib: &Cib, now: Timestamp) -> CurrentState {
                 maintenance: d.maintenance,
                 is_dc: d.is_dc,
                 fence_reason: d.fence_reason.clone(),
+                remote: d.kind != model::NodeType::Member,
+                expected_up: d.expected_up,
             }
         })
         .collect();
     let resources = ws
         .rscs
         .iter()
-        .filter(|r| r.variant == model::Variant::Primitive)
-        .map(|r| ResourceStatus {
+        .enumerate()
+        .filter(|(_, r)| r.variant == model::Variant::Primitive)
+        .map(|(i, r)| ResourceStatus {
             id: r.id.clone(),
             group: r.parent.map(|p| ws.rsc(p).id.clone()),
             class: r.class.clone(),
@@ -415,8 +553,25 @@ pub fn current_state(cib: &Cib, now: Timestamp) -> CurrentState {
                 .is_some_and(|v| util::Role::parse(v) == util::Role::Stopped),
             pending_task: r.pending_task.clone(),
             pending_node: r.pending_node.map(|n| ws.node(n).uname.clone()),
+            current_node: ws
+                .current_node(model::RscIdx(i as u32))
+                .map(|n| ws.node(n).uname.clone()),
+            target_role: r.meta.get("target-role").cloned(),
+            locked_to: r.lock_node.map(|n| ws.node(n).uname.clone()),
         })
         .collect();
+    let groups = ws
+        .rscs
+        .iter()
+        .filter(|r| r.variant == model::Variant::Group)
+        .map(|g| GroupStatus {
+            id: g.id.clone(),
+            members: g.children.iter().map(|c| ws.rsc(*c).id.clone()).collect(),
+            managed: g.has(model::rflag::MANAGED),
+            target_role: g.meta.get("target-role").cloned(),
+        })
+        .collect();
+    let top_level = ws.top.iter().map(|r| ws.rsc(*r).id.clone()).collect();
     let failed_ops = ws
         .failed_ops
         .iter()
@@ -429,6 +584,8 @@ pub fn current_state(cib: &Cib, now: Timestamp) -> CurrentState {
         stop_all_resources: ws.config.stop_everything,
         nodes,
         resources,
+        groups,
+        top_level,
         failed_ops,
         warnings: ws.warnings.clone(),
     }
