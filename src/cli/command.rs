@@ -288,6 +288,18 @@ pub enum Command {
     ConfigShow,
     Status(OutputFormat),
     Simulate(SimulateSpec),
+    /// `resource debug-start|debug-stop|... RESOURCE`: `command` is the
+    /// `debug-*` word.
+    Debug {
+        command: String,
+        rsc: String,
+        full: bool,
+    },
+    /// `cib verify FILE` (file given) / `cluster verify` (file from -f).
+    Verify {
+        file: Option<String>,
+        full: bool,
+    },
 }
 
 impl Command {
@@ -306,6 +318,7 @@ impl Command {
                 | Command::Providers
                 | Command::Agents(_)
                 | Command::Simulate(_)
+                | Command::Verify { .. }
         )
     }
 

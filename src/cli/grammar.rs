@@ -132,7 +132,20 @@ fn command(
                 out: args.first().cloned(),
             }
         }
-        "cluster verify" | "cib verify" => Command::Unimplemented(name),
+        "cib verify" => {
+            exactly(args, 1, "FILE")?;
+            Command::Verify {
+                file: Some(args[0].clone()),
+                full: flags.full,
+            }
+        }
+        "cluster verify" => {
+            exactly(args, 0, "")?;
+            Command::Verify {
+                file: None,
+                full: flags.full,
+            }
+        }
         "cluster setup" | "stonith fence" => Command::LiveOnly(path.join(" ")),
         "property set" => {
             at_least(args, 1, "NAME=VALUE")?;
@@ -233,7 +246,14 @@ fn command(
             at_most(args, 1)?;
             Command::Agents(args.first().cloned())
         }
-        "resource debug-start" => Command::Unimplemented(path.join(" ")),
+        "resource debug-start" => {
+            exactly(args, 1, "RESOURCE")?;
+            Command::Debug {
+                command: path[1].clone(),
+                rsc: args[0].clone(),
+                full: flags.full,
+            }
+        }
         "constraint colocation add" => Command::ColocationAdd(colocation(args)?),
         "constraint colocation delete" => {
             exactly(args, 2, "RESOURCE WITH-RESOURCE")?;

@@ -14,6 +14,7 @@
 
 pub mod agent_info;
 pub mod command;
+pub mod debug;
 pub mod edit;
 pub mod error;
 pub mod flags;
@@ -137,6 +138,12 @@ fn run_inner(
         Command::LiveOnly(c) => return Err(CliError::LiveOnly { command: c.clone() }),
         Command::Unimplemented(c) => return Err(CliError::Unimplemented(c.clone())),
         Command::Simulate(spec) => return simulate::run(spec, file, out, err),
+        Command::Verify { file: given, full } => {
+            let Some(f) = given.as_deref().or(file) else {
+                return Err(CliError::LiveMode { command: name });
+            };
+            return verify(f, *full, out);
+        }
         _ => {}
     }
     if !cmd.needs_cib() {
@@ -182,8 +189,54 @@ fn run_inner(
         }
         return Ok(0);
     }
+    if let Command::Debug { command, rsc, full } = &cmd {
+        let (text, code) = debug::run(&cib, &agent_config(), command, rsc, *full)?;
+        write(out, &text)?;
+        return Ok(code);
+    }
     let text = read_command(&cib, &cmd, flags, err)?;
     write(out, &text).map(|_| 0)
+}
+
+/// Exit code of `verify` for a CIB with errors.
+pub const EXIT_VERIFY_ERRORS: u8 = 1;
+
+/// `cib verify` / `cluster verify`: every problem, then a summary line.
+fn verify(file: &str, full: bool, out: &mut dyn Write) -> Result<u8, CliError> {
+    use crate::core::cib::verify as v;
+    let text = store::read_optional(Path::new(file))
+        .map_err(|e| CliError::Io {
+            action: "cannot read the CIB file",
+            path: file.to_string(),
+            source: e,
+        })?
+        .ok_or_else(|| {
+            CliError::rejected(format!(
+                "cannot read the CIB file {file}: it does not exist"
+            ))
+        })?;
+    let mut diags = v::verify(&text, file);
+    if full && !crate::core::cib::diag::has_errors(&diags) {
+        // What the scheduler reads but cannot act on.
+        if let Some(cib) = cib::parse(&text, file).cib {
+            for w in crate::core::scheduler::current_state(&cib, now()).warnings {
+                diags.push(crate::core::cib::Diagnostic::warning(format!(
+                    "scheduler: {w}"
+                )));
+            }
+        }
+    }
+    out.write_all(v::render(&diags).as_bytes())
+        .map_err(|e| CliError::Io {
+            action: "cannot write to",
+            path: "standard output".into(),
+            source: e,
+        })?;
+    Ok(if v::exit_code(&diags) == 0 {
+        0
+    } else {
+        EXIT_VERIFY_ERRORS
+    })
 }
 
 /// Reads and checks a CIB file; a missing file is an empty CIB (as `pcs -f`
@@ -278,6 +331,24 @@ fn read_command(
         }
         other => unreachable!("not a read command: {other:?}"),
     })
+}
+
+/// Where the agents are: the usual places, or `OCF_ROOT` (OCF agents, as
+/// the agents themselves read it), `WARDEN_LSB_DIR` (LSB init scripts) and
+/// `WARDEN_FENCE_AGENT_DIR` (fence agents) from the environment.
+pub fn agent_config() -> crate::shell::executor::ExecutorConfig {
+    let mut cfg = crate::shell::executor::ExecutorConfig::default();
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(d) = var("OCF_ROOT") {
+        cfg.ocf_root = d.into();
+    }
+    if let Some(d) = var("WARDEN_LSB_DIR") {
+        cfg.lsb_dir = d.into();
+    }
+    if let Some(d) = var("WARDEN_FENCE_AGENT_DIR") {
+        cfg.fence_agent_dir = d.into();
+    }
+    cfg
 }
 
 /// The time now, for what depends on it (failure expiry, date rules).

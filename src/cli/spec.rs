@@ -68,7 +68,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         path: &["cluster", "verify"],
         args: "[--full]",
-        help: "Check the CIB for errors",
+        help: "Check the CIB (-f FILE) for errors: every problem with file, line and id; exit 1 on errors (crm_verify exits 78), 0 with warnings only; --full adds what the scheduler cannot act on",
         flags: &["full"],
     },
     CommandSpec {
@@ -79,8 +79,8 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         path: &["cib", "verify"],
-        args: "FILE",
-        help: "Check a CIB file for errors",
+        args: "FILE [--full]",
+        help: "Check a CIB file for errors: every problem with file, line and id; exit 1 on errors (crm_verify exits 78), 0 with warnings only; --full adds what the scheduler cannot act on",
         flags: &["full"],
     },
     CommandSpec {
@@ -199,8 +199,8 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         path: &["resource", "debug-start|debug-stop|debug-monitor|debug-promote|debug-demote"],
-        args: "RESOURCE",
-        help: "Run a resource action on this machine and show its output",
+        args: "RESOURCE [--full]",
+        help: "Run an action of a resource, as the CIB configures it, on this machine and show its result and output (--full: with the agent's trace); exits with the agent's result",
         flags: &["full"],
     },
     CommandSpec {

@@ -590,3 +590,63 @@ pub fn current_state(cib: &Cib, now: Timestamp) -> CurrentState {
         warnings: ws.warnings.clone(),
     }
 }
+
+/// The request for running `action` of resource `rsc_id` on node `node`
+/// outside the cluster (`crm_resource --force-*`): its agent, its
+/// parameters evaluated for that node, its meta attributes, and the
+/// timeout configured for the action (the first `op` of that name, else
+/// `op_defaults`, else Pacemaker's 20s). None if `rsc_id` is not a
+/// primitive.
+pub fn action_request(
+    cib: &Cib,
+    now: Timestamp,
+    rsc_id: &str,
+    action: &str,
+    node: &str,
+) -> Option<crate::core::action::ActionRequest> {
+    use crate::core::action::{ActionRequest, AgentRef, Standard};
+    let ws = unpack::unpack(cib, now.secs());
+    let r = ws.find_rsc(rsc_id)?;
+    let rsc = ws.rsc(r);
+    if rsc.variant != model::Variant::Primitive {
+        return None;
+    }
+    let on = ws.find_node(node);
+    let configured = rsc
+        .ops
+        .iter()
+        .find(|op| op.name.eq_ignore_ascii_case(action))
+        .and_then(|op| op.timeout.clone())
+        .or_else(|| {
+            cib.configuration.op_defaults.as_ref().and_then(|sets| {
+                sets.iter()
+                    .filter(|s| s.kind == crate::core::cib::SetKind::Meta)
+                    .find_map(|s| s.get("timeout").map(str::to_string))
+            })
+        });
+    let timeout_ms = configured
+        .as_deref()
+        .and_then(util::parse_msec)
+        .filter(|ms| *ms > 0)
+        .unwrap_or(20_000) as u64;
+    let meta = rsc
+        .meta
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "timeout" | "interval"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Some(ActionRequest {
+        rsc_id: rsc.id.clone(),
+        agent: AgentRef {
+            standard: Standard::parse(rsc.class.as_deref().unwrap_or("")),
+            provider: rsc.provider.clone(),
+            kind: rsc.kind.clone().unwrap_or_default(),
+        },
+        action: action.to_string(),
+        interval_ms: 0,
+        timeout_ms,
+        params: unpack::resource_params_on(&ws, r, on),
+        meta,
+        node: node.to_string(),
+    })
+}
