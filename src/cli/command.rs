@@ -295,6 +295,12 @@ pub enum Command {
         rsc: String,
         full: bool,
     },
+    /// `stonith test DEVICE`.
+    StonithTest {
+        device: String,
+        action: crate::shell::fence_agents::TestAction,
+        node: Option<String>,
+    },
     /// `cib verify FILE` (file given) / `cluster verify` (file from -f).
     Verify {
         file: Option<String>,

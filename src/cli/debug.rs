@@ -37,7 +37,7 @@ pub fn action_of(command: &str) -> Option<&'static str> {
 }
 
 /// This machine's name, as the CIB would call it.
-fn local_node() -> String {
+pub fn local_node() -> String {
     nix::unistd::gethostname()
         .ok()
         .and_then(|h| h.into_string().ok())

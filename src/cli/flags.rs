@@ -209,6 +209,20 @@ pub const FLAGS: &[FlagDef] = &[
         global: false,
     },
     FlagDef {
+        long: "action",
+        short: None,
+        value: Some("ACTION"),
+        help: "The device action to test: status (default), list or monitor",
+        global: false,
+    },
+    FlagDef {
+        long: "node",
+        short: None,
+        value: Some("NODE"),
+        help: "The node whose power status to ask for",
+        global: false,
+    },
+    FlagDef {
         long: "json",
         short: None,
         value: None,
@@ -247,6 +261,8 @@ pub struct Flags {
     pub save_output: Option<String>,
     pub quiet: bool,
     pub json: bool,
+    pub action: Option<String>,
+    pub node: Option<String>,
     /// Long names of the flags given, in order, for per-command checks.
     pub given: Vec<&'static str>,
 }
@@ -280,6 +296,8 @@ impl Flags {
             "save-output" => self.save_output = value,
             "quiet" => self.quiet = true,
             "json" => self.json = true,
+            "action" => self.action = value,
+            "node" => self.node = value,
             other => unreachable!("flag --{other} is in FLAGS but not handled"),
         }
         if !self.given.contains(&def.long) {

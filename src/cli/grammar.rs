@@ -254,6 +254,22 @@ fn command(
                 full: flags.full,
             }
         }
+        "stonith test" => {
+            exactly(args, 1, "DEVICE")?;
+            let action = match flags.action.as_deref() {
+                None => crate::shell::fence_agents::TestAction::Status,
+                Some(a) => crate::shell::fence_agents::TestAction::parse(a).ok_or_else(|| {
+                    CliError::usage(format!(
+                        "'{a}' is not an action 'stonith test' runs: expected status, list or monitor (it never changes power)"
+                    ))
+                })?,
+            };
+            Command::StonithTest {
+                device: args[0].clone(),
+                action,
+                node: flags.node.clone(),
+            }
+        }
         "constraint colocation add" => Command::ColocationAdd(colocation(args)?),
         "constraint colocation delete" => {
             exactly(args, 2, "RESOURCE WITH-RESOURCE")?;

@@ -27,6 +27,7 @@ pub mod secrets;
 pub mod show;
 pub mod simulate;
 pub mod spec;
+pub mod stonith_test;
 
 use crate::core::action::{AgentRef, Standard};
 use crate::core::cib::{self, Change, Cib};
@@ -135,6 +136,9 @@ fn run_inner(
             return write(out, &format!("warden {}\n", env!("CARGO_PKG_VERSION"))).map(|_| 0)
         }
         Command::Completion(shell) => return write(out, &help::completion(shell)?).map(|_| 0),
+        Command::LiveOnly(c) if file.is_some() => {
+            return Err(CliError::NoFileMode { command: c.clone() })
+        }
         Command::LiveOnly(c) => return Err(CliError::LiveOnly { command: c.clone() }),
         Command::Unimplemented(c) => return Err(CliError::Unimplemented(c.clone())),
         Command::Simulate(spec) => return simulate::run(spec, file, out, err),
@@ -188,6 +192,17 @@ fn run_inner(
             tracing::debug!(file, epoch = cib.epoch, "CIB written");
         }
         return Ok(0);
+    }
+    if let Command::StonithTest {
+        device,
+        action,
+        node,
+    } = &cmd
+    {
+        let (text, code) =
+            stonith_test::run(&cib, &agent_config(), device, *action, node.as_deref())?;
+        write(out, &text)?;
+        return Ok(code);
     }
     if let Command::Debug { command, rsc, full } = &cmd {
         let (text, code) = debug::run(&cib, &agent_config(), command, rsc, *full)?;

@@ -330,6 +330,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         flags: &[],
     },
     CommandSpec {
+        path: &["stonith", "test"],
+        args: "DEVICE [--action status|list|monitor] [--node NODE]",
+        help: "Run one non-destructive action of a fence device, with its configured parameters, from this machine and show the answer (power on/off, plugs, reachable)",
+        flags: &["action", "node"],
+    },
+    CommandSpec {
         path: &["stonith", "fence|confirm"],
         args: "NODE",
         help: "Fence a node (live cluster only)",
