@@ -413,7 +413,7 @@ fn agent_command(
         }
         Command::ListAgents { filter, stonith } => {
             let refs: Vec<AgentRef> = if *stonith {
-                agent_info::list_agents(&Standard::Stonith, None)
+                agent_info::list_agents(&agent_config(), &Standard::Stonith, None)
                     .into_iter()
                     .map(|kind| AgentRef {
                         standard: Standard::Stonith,
@@ -422,7 +422,7 @@ fn agent_command(
                     })
                     .collect()
             } else {
-                agent_info::all_resource_agents()
+                agent_info::all_resource_agents(&agent_config())
             };
             let name_of = |a: &AgentRef| {
                 if *stonith {
@@ -434,9 +434,18 @@ fn agent_command(
             let descs: Vec<Option<String>> = if flags.nodesc {
                 vec![None; refs.len()]
             } else {
-                agent_info::metadata_many(&refs)
+                agent_info::metadata_many(&agent_config(), &refs)
                     .into_iter()
-                    .map(|m| m.ok().and_then(|m| m.shortdesc))
+                    .map(|m| {
+                        m.ok()
+                            .map(|m| {
+                                m.md.shortdesc
+                                    .split_whitespace()
+                                    .collect::<Vec<_>>()
+                                    .join(" ")
+                            })
+                            .filter(|d| !d.is_empty())
+                    })
                     .collect()
             };
             let mut s = String::new();
@@ -461,12 +470,12 @@ fn agent_command(
             }
             Ok(s)
         }
-        Command::Standards => Ok(lines(agent_info::list_standards())),
-        Command::Providers => Ok(lines(agent_info::list_ocf_providers())),
+        Command::Standards => Ok(lines(agent_info::list_standards(&agent_config()))),
+        Command::Providers => Ok(lines(agent_info::list_ocf_providers(&agent_config()))),
         Command::Agents(spec) => {
             let list = match spec.as_deref() {
                 None => {
-                    let mut v: Vec<String> = agent_info::all_resource_agents()
+                    let mut v: Vec<String> = agent_info::all_resource_agents(&agent_config())
                         .into_iter()
                         .map(|a| a.kind)
                         .collect();
@@ -485,7 +494,7 @@ fn agent_command(
                             "unknown standard '{std}': expected ocf, lsb, systemd, service or stonith"
                         )));
                     }
-                    agent_info::list_agents(&standard, prov)
+                    agent_info::list_agents(&agent_config(), &standard, prov)
                 }
             };
             Ok(lines(list))
