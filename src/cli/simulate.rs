@@ -81,7 +81,12 @@ pub fn run(
     let options = ScheduleOptions {
         show_scores: spec.show_scores,
     };
-    let sched = scheduler::schedule_with(&cib, now, options);
+    // crm_simulate only schedules when asked for something that needs it.
+    let sched = if spec.run || spec.simulate || spec.json || spec.save_output.is_some() {
+        scheduler::schedule_with(&cib, now, options)
+    } else {
+        Schedule::default()
+    };
     let after = (spec.simulate || spec.json || spec.save_output.is_some())
         .then(|| scheduler::revised(&cib, &sched, now));
     let order = execution(&sched.graph, &sched.synapse_order);
@@ -219,7 +224,7 @@ fn execution_line(a: &GraphAction) -> String {
 }
 
 fn status_view(cib: &Cib, now: Timestamp) -> StatusView {
-    crate::status::build(cib, now)
+    crate::status::build_lists(cib, now)
 }
 
 /// The text `crm_simulate` prints, section by section (`pcmk__simulate`).

@@ -380,7 +380,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         path: &["status"],
         args: "[--output-as text|json|xml]",
-        help: "Show nodes, resources and failures as the CIB records them",
+        help: "Show nodes, resources and failures as the scheduler reads them from the CIB: crm_mon -1 -r's text, crm_mon's XML (--output-as xml) or warden's JSON (summary, nodes, resources, fencing_devices, failed_actions, warnings); fencing warnings on standard error",
         flags: &["output-as", "full"],
     },
     CommandSpec {

@@ -16,10 +16,11 @@
 pub mod text;
 pub mod xml;
 
-use crate::core::cib::{Cib, LrmRscOp, Primitive, ResourceItem};
+use crate::core::cib::{Cib, LrmRscOp, ResourceItem};
 use crate::core::scheduler::{self, util, CurrentState, ResourceStatus};
 use crate::core::time::Timestamp;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Everything `status` shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -288,15 +289,12 @@ fn transient_attr(cib: &Cib, id: &str, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-fn find_primitive<'a>(cib: &'a Cib, id: &str) -> Option<&'a Primitive> {
+/// The `description` of every primitive that has one, by id.
+fn descriptions(cib: &Cib) -> BTreeMap<&str, &str> {
     cib.configuration
-        .resources
-        .iter()
-        .find_map(|item| match item {
-            ResourceItem::Primitive(p) if p.id == id => Some(p),
-            ResourceItem::Group(g) => g.primitives.iter().find(|p| p.id == id),
-            _ => None,
-        })
+        .primitives()
+        .filter_map(|p| Some((p.id.as_str(), p.description.as_deref()?)))
+        .collect()
 }
 
 /// `native_active`: active on an unclean node, or on an online one (an
@@ -311,7 +309,7 @@ fn primitive_active(r: &ResourceStatus, nodes: &[NodeView]) -> bool {
 }
 
 fn primitive_view(
-    cib: &Cib,
+    descriptions: &BTreeMap<&str, &str>,
     r: &ResourceStatus,
     nodes: &[NodeView],
     failed: &[FailedOp],
@@ -368,7 +366,7 @@ fn primitive_view(
         pending_task: r.pending_task.clone(),
         failed_probe_rc,
         active: primitive_active(r, nodes),
-        description: find_primitive(cib, &r.id).and_then(|p| p.description.clone()),
+        description: descriptions.get(r.id.as_str()).map(|d| d.to_string()),
     }
 }
 
@@ -430,13 +428,22 @@ fn property_ms(cib: &Cib, name: &str, default_ms: u64) -> u64 {
 }
 
 /// Builds the view of a CIB at time `now` (the time failures expire
-/// against), from the scheduler's reading of it.
+/// against), from the scheduler's reading of it, with the fencing
+/// warnings (see [`fencing_warnings`]).
 pub fn build(cib: &Cib, now: Timestamp) -> StatusView {
+    let mut view = build_lists(cib, now);
+    view.warnings = fencing_warnings(cib);
+    view
+}
+
+/// [`build`] without the warnings (for views that do not show them).
+pub fn build_lists(cib: &Cib, now: Timestamp) -> StatusView {
     let state = scheduler::current_state(cib, now);
     build_from(cib, &state)
 }
 
-/// Builds the view from a state the scheduler already read from `cib`.
+/// Builds the view (without warnings) from a state the scheduler already
+/// read from `cib`.
 pub fn build_from(cib: &Cib, state: &CurrentState) -> StatusView {
     let c = &cib.configuration;
     let mut nodes: Vec<NodeView> = state
@@ -496,7 +503,14 @@ pub fn build_from(cib: &Cib, state: &CurrentState) -> StatusView {
         }
     }
 
-    let prim = |id: &str| state.resources.iter().find(|r| r.id == id);
+    let by_id: BTreeMap<&str, &ResourceStatus> = state
+        .resources
+        .iter()
+        .rev()
+        .map(|r| (r.id.as_str(), r))
+        .collect();
+    let prim = |id: &str| by_id.get(id).copied();
+    let descriptions = descriptions(cib);
     let mut resources = Vec::new();
     let mut fencing_devices = Vec::new();
     let (mut instances, mut disabled, mut blocked) = (0usize, 0usize, 0usize);
@@ -509,7 +523,7 @@ pub fn build_from(cib: &Cib, state: &CurrentState) -> StatusView {
     };
     for id in &state.top_level {
         if let Some(r) = prim(id) {
-            let v = primitive_view(cib, r, &nodes, &failed);
+            let v = primitive_view(&descriptions, r, &nodes, &failed);
             count(&v);
             if v.stonith {
                 fencing_devices.push(v.id.clone());
@@ -520,7 +534,7 @@ pub fn build_from(cib: &Cib, state: &CurrentState) -> StatusView {
                 .members
                 .iter()
                 .filter_map(|m| prim(m))
-                .map(|r| primitive_view(cib, r, &nodes, &failed))
+                .map(|r| primitive_view(&descriptions, r, &nodes, &failed))
                 .collect();
             for m in &members {
                 count(m);
@@ -600,7 +614,7 @@ pub fn build_from(cib: &Cib, state: &CurrentState) -> StatusView {
         resources,
         fencing_devices,
         failed_actions,
-        warnings: fencing_warnings(cib),
+        warnings: Vec::new(),
     }
 }
 
