@@ -143,6 +143,10 @@ fn the_resulting_cib_needs_nothing_more_and_the_graph_orders_fencing_first() {
     );
     // The graph: one synapse per action, every start after the fencing.
     let xml = fs::read_to_string(&graph).unwrap();
+    assert!(
+        !xml.contains("s3cret") && xml.contains("password=\"********\""),
+        "the graph hides the devices' passwords"
+    );
     let root = warden::core::cib::xml::parse_element(&xml).expect("graph XML");
     assert_eq!(root.name, "transition_graph");
     let synapses: Vec<_> = root.elements().collect();

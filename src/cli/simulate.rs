@@ -12,7 +12,8 @@
 //! [`crate::status::text`]; this module only sequences and formats them.
 //!
 //! Invariant: the CIB file given is only read; nothing is written but the
-//! files the operator names (`-G`, `-D`, `-O`), each atomically.
+//! files the operator names (`-G`, `-D`, `-O`), each atomically. Secret
+//! parameter values appear in none of the output but the resulting CIB.
 
 use super::command::SimulateSpec;
 use super::error::CliError;
@@ -556,7 +557,13 @@ fn attributes(cib: &Cib, a: &GraphAction) -> String {
             }
             meta(&mut attrs, "timeout", &request.timeout_ms.to_string());
             for (k, v) in &request.params {
-                attrs.push((k.clone(), v.clone()));
+                // The graph is for reading the transition: secrets stay in the CIB.
+                let v = if crate::core::action::is_secret_param(k) {
+                    "********".to_string()
+                } else {
+                    v.clone()
+                };
+                attrs.push((k.clone(), v));
             }
         }
         GraphActionKind::Fence { action, .. } => {
