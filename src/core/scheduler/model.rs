@@ -423,6 +423,47 @@ pub struct Ws<'a> {
     /// them (by replacing their restart digest in memory) so that they are
     /// issued again.
     pub restart_digest_overrides: BTreeSet<(NodeIdx, String)>,
+    /// Informational messages a simulation prints with the scores.
+    pub notices: Vec<Notice>,
+}
+
+/// Something a simulation reports beside the decisions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// A recorded operation's definition differs only in private
+    /// parameters, whose values a sanitized CIB masks: not a change.
+    OnlyPrivateParametersChanged {
+        interval_ms: u64,
+        task: String,
+        rsc: String,
+        node: String,
+        transition_magic: String,
+    },
+}
+
+impl Notice {
+    /// The message, with the interval already in words (callers that
+    /// reproduce a tool's output exactly may word it differently).
+    pub fn message(&self, interval: &str) -> String {
+        match self {
+            Notice::OnlyPrivateParametersChanged {
+                task,
+                rsc,
+                node,
+                transition_magic,
+                ..
+            } => format!(
+                "Only 'private' parameters to {interval}-interval {task} for {rsc} on {node} changed: {transition_magic}"
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Notice::OnlyPrivateParametersChanged { interval_ms, .. } = self;
+        f.write_str(&self.message(&crate::core::time::readable_interval(*interval_ms)))
+    }
 }
 
 /// One line of the allocation-score trace: the scores a resource had on a

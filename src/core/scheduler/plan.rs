@@ -152,6 +152,14 @@ fn check_action_config(ws: &mut Ws, r: RscIdx, n: NodeIdx, op: &LrmRscOp) -> boo
         .then_some("calculated-failure-timeout");
     let data = digest::compare(ws, r, op, n, override_digest);
     if only_sanitized_changed(ws, op, &data) {
+        let notice = Notice::OnlyPrivateParametersChanged {
+            interval_ms: interval,
+            task: task.to_string(),
+            rsc: ws.rsc(r).id.clone(),
+            node: ws.node(n).uname.clone(),
+            transition_magic: op.transition_magic.clone().unwrap_or_default(),
+        };
+        ws.notices.push(notice);
         return false;
     }
     match data.rc {

@@ -59,6 +59,7 @@ pub fn unpack_sanitized(cib: &Cib, now: i64, sanitized: bool) -> Ws<'_> {
         node_order: Vec::new(),
         unsupported_ids: BTreeSet::new(),
         score_trace: None,
+        notices: Vec::new(),
         restart_digest_overrides: BTreeSet::new(),
     };
     unpack_nodes(&mut ws);
