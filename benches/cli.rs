@@ -10,6 +10,12 @@
 //! -r` on the file (what `pcs status` shows). A reference that rejects the
 //! command is timed all the same and marked.
 //!
+//! A second table compares `warden simulate -x F -R` (compute the transition
+//! and print status and summary) with `crm_simulate -x F -R` on the example
+//! after a node loss and on a generated 16-node, 1000-resource CIB
+//! (`../shared/corpus/gen_cib.py --nodes 16 --resources 1000 --status
+//! probed`), both at a fixed date.
+//!
 //! Run: `cargo bench --bench cli` (release build, pcs and pacemaker-cli-utils
 //! installed; `../shared` beside the checkout).
 
@@ -80,16 +86,115 @@ fn reference_for(args: &[String]) -> Reference {
     }
 }
 
-fn main() {
-    let Some(lines) = guide_lines() else {
-        println!("SKIP cli bench: {GUIDE} is absent");
-        return;
+/// Medians of `warden simulate -R` and `crm_simulate -R` on a file.
+fn simulate_row(name: &str, file: &Path, runs: usize, crm_simulate: bool) {
+    const DATE: &str = "2025-06-01 00:00:00Z";
+    let timed = |program: &str, sim_word: bool| {
+        let mut v = Vec::new();
+        let mut all_ok = true;
+        for _ in 0..runs {
+            let mut cmd = Command::new(program);
+            if sim_word {
+                cmd.arg("simulate");
+            }
+            cmd.arg("-x")
+                .arg(file)
+                .args(["-R", "-t", DATE])
+                .env_remove("CIB_file");
+            let (d, ok) = time(cmd);
+            v.push(d);
+            all_ok &= ok;
+        }
+        (median(v), all_ok)
     };
+    let (w, w_ok) = timed(warden_bin(), true);
+    let mark = if w_ok { "" } else { " (warden failed)" };
+    if crm_simulate {
+        let (r, r_ok) = timed("crm_simulate", false);
+        println!(
+            "{:<58} {:>11.1} {:>11.1} {:>6.1}x  crm_simulate -x F -R{}{mark}",
+            name,
+            w.as_secs_f64() * 1e3,
+            r.as_secs_f64() * 1e3,
+            r.as_secs_f64() / w.as_secs_f64(),
+            if r_ok { "" } else { " (failed)" }
+        );
+    } else {
+        println!(
+            "{:<58} {:>11.1} {:>11} {:>7}  crm_simulate not installed{mark}",
+            name,
+            w.as_secs_f64() * 1e3,
+            "-",
+            "-"
+        );
+    }
+}
+
+/// The simulate table.
+fn simulate_table(runs: usize) {
+    let crm = have("crm_simulate");
+    println!();
+    println!("warden simulate -x F -R against crm_simulate -x F -R, median of {runs} runs");
+    println!(
+        "{:<58} {:>11} {:>11} {:>7}  reference",
+        "CIB", "warden ms", "ref ms", "ratio"
+    );
+    simulate_row(
+        "examples/opennebula-two-node/one-server1-lost.xml",
+        Path::new("examples/opennebula-two-node/one-server1-lost.xml"),
+        runs,
+        crm,
+    );
+    let gen = Path::new("../shared/corpus/gen_cib.py");
+    if !gen.is_file() || !have("python3") {
+        println!("SKIP generated CIB: {} or python3 is absent", gen.display());
+        return;
+    }
+    let scratch = Scratch::new("bench-simulate");
+    let file = scratch.file("16x1000.xml");
+    let ok = Command::new("python3")
+        .arg(gen)
+        .args([
+            "--nodes",
+            "16",
+            "--resources",
+            "1000",
+            "--status",
+            "probed",
+            "--out",
+        ])
+        .arg(&file)
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        println!("SKIP generated CIB: gen_cib.py failed");
+        return;
+    }
+    simulate_row(
+        "gen_cib.py --nodes 16 --resources 1000 --status probed",
+        &file,
+        runs,
+        crm,
+    );
+}
+
+fn main() {
     let runs: usize = std::env::var("BENCH_RUNS")
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(5)
         .max(1);
+    guide_table(runs);
+    simulate_table(runs);
+}
+
+/// The guide table.
+fn guide_table(runs: usize) {
+    let Some(lines) = guide_lines() else {
+        println!("SKIP guide table: {GUIDE} is absent");
+        return;
+    };
     let pcs = have("pcs");
     let scratch = Scratch::new("bench");
     let replay = scratch.file("replay.xml");

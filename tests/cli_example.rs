@@ -1,6 +1,8 @@
 //! The two-node OpenNebula example: it parses, its `setup.sh` (the guide's
 //! commands with warden) reproduces it byte for byte, and the README's first
-//! command shows its status.
+//! command shows warden's decisions after one of its nodes was lost
+//! (`one-server1-lost.xml`, the example's CIB with two nodes and their
+//! history).
 
 mod cli_support;
 
@@ -69,21 +71,39 @@ fn setup_script_reproduces_the_example() {
 }
 
 #[test]
-fn readme_first_command_shows_the_status() {
+fn readme_first_command_shows_the_decisions() {
     let readme = fs::read_to_string("README.md").unwrap();
+    let first = readme
+        .lines()
+        .find(|l| l.starts_with("cargo run"))
+        .expect("a first command");
     assert!(
-        readme.contains("cargo run --release -- -f examples/opennebula-two-node/cib.xml status"),
-        "the README's first command changed"
+        first.starts_with(
+            "cargo run --release -- simulate -x examples/opennebula-two-node/one-server1-lost.xml -S"
+        ),
+        "the README's first command changed: {first}"
     );
-    let text = ok(
-        warden_f(Path::new(EXAMPLE), &["status"]),
-        "status of the example",
-    );
-    assert!(text.starts_with("Cluster Summary:\n"), "{text}");
-    assert!(text.contains("Full List of Resources:\n"), "{text}");
+    let out = warden(&[
+        "simulate",
+        "-x",
+        "examples/opennebula-two-node/one-server1-lost.xml",
+        "-S",
+    ]);
+    let text = ok(out, "the README's first command");
+    assert!(text.starts_with("Current cluster status:\n"), "{text}");
     assert!(
-        text.contains("  * Cluster_VIP\t(ocf:heartbeat:IPaddr2):\t Stopped\n"),
+        text.contains("  * Fence (reboot) one-server1 'peer is no longer part of the cluster'\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("    * Cluster_VIP\t(ocf:heartbeat:IPaddr2):\t Started one-server2\n"),
         "{text}"
     );
     assert!(!text.contains("s3cret"), "{text}");
+    // The example's own CIB shows every resource stopped: it has no nodes yet.
+    let status = ok(warden_f(Path::new(EXAMPLE), &["status"]), "status");
+    assert!(
+        status.contains("  * Cluster_VIP\t(ocf:heartbeat:IPaddr2):\t Stopped\n"),
+        "{status}"
+    );
 }

@@ -65,10 +65,12 @@ fn guide_runs_verbatim_and_crm_verify_accepts_the_result() {
         }
         if line.args.starts_with(&["stonith".into(), "create".into()]) {
             assert!(
-                se.contains("Warning: stonith option 'ipaddr' is deprecated"),
+                se.contains(
+                    "Warning: stonith option ipaddr is deprecated by fence_ilo_ssh: using ip instead"
+                ),
                 "{se}"
             );
-            assert!(se.contains("'action' is deprecated and ignored"), "{se}");
+            assert!(se.contains("action=reboot is ignored"), "{se}");
         }
         ran += 1;
     }

@@ -1,9 +1,14 @@
 //! The status view, as golden files: each `tests/golden/status/NAME.xml`
 //! beside the text `warden status` must print for it, `NAME.txt`
-//! (re-blessed with `UPDATE_EXPECT=1`, reviewed like code). The same inputs
-//! are checked against Pacemaker's own `crm_mon -1 -r` on the file, which
-//! must print the same text but for its "Last updated" line (the view
-//! describes the file, not the moment it is printed).
+//! (re-blessed with `UPDATE_EXPECT=1`, reviewed like code). The same inputs,
+//! and every input of the scheduler corpus, are checked against Pacemaker's
+//! own `crm_mon` on the file: `crm_mon -1 -r` must print the same text but
+//! for its "Last updated" line (the view describes the file, not the moment
+//! it is printed), and `crm_mon --output-as xml` the same summary, nodes,
+//! resources and failures (`warden status --output-as xml`). Corpus cases
+//! that differ are listed with their reason in
+//! `tests/golden/crm_mon-known-differences.txt` (`CASE text|xml reason`);
+//! an unlisted difference fails, and so does a listed case that matches.
 
 mod cli_support;
 
@@ -13,6 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const GOLDEN: &str = "tests/golden/status";
+const CORPUS: &str = "../shared/corpus/pacemaker-scheduler";
+const KNOWN: &str = "tests/golden/crm_mon-known-differences.txt";
 
 fn inputs() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = fs::read_dir(GOLDEN)
@@ -61,6 +68,61 @@ fn status_text_matches_the_golden_files() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// `crm_mon ARGS` on a CIB file, in UTC.
+fn crm_mon(input: &Path, args: &[&str]) -> String {
+    let out = Command::new("crm_mon")
+        .args(args)
+        .env("CIB_file", input)
+        .env("TZ", "UTC")
+        .output()
+        .expect("run crm_mon");
+    assert!(
+        out.status.success(),
+        "crm_mon failed on {}",
+        input.display()
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// crm_mon's text without its "Last updated" line.
+fn crm_mon_text(input: &Path) -> String {
+    crm_mon(input, &["-1", "-r"])
+        .lines()
+        .filter(|l| !l.starts_with("  * Last updated:"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// The sections of a crm_mon XML document that `warden status` writes
+/// (summary but `last_update`, nodes, resources, failures), one line per
+/// element with its path and sorted attributes.
+fn xml_sections(xml: &str) -> Vec<String> {
+    use warden::core::cib::xml::{parse_element, Element};
+    fn walk(e: &Element, path: &str, out: &mut Vec<String>) {
+        if e.name == "last_update" {
+            return;
+        }
+        let mut attrs: Vec<String> = e.attrs.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+        attrs.sort();
+        let here = format!("{path}/{}", e.name);
+        out.push(format!("{here} {}", attrs.join(" ")));
+        for c in e.elements() {
+            walk(c, &here, out);
+        }
+    }
+    let root = parse_element(xml).expect("well-formed XML");
+    let mut out = Vec::new();
+    for section in root.elements() {
+        if matches!(
+            section.name.as_str(),
+            "summary" | "nodes" | "resources" | "failures"
+        ) {
+            walk(section, "", &mut out);
+        }
+    }
+    out
+}
+
 #[test]
 fn status_text_is_what_crm_mon_prints() {
     if !have("crm_mon") {
@@ -68,24 +130,103 @@ fn status_text_is_what_crm_mon_prints() {
         return;
     }
     for input in inputs() {
-        let out = Command::new("crm_mon")
-            .args(["-1", "-r"])
-            .env("CIB_file", &input)
-            .env("TZ", "UTC")
-            .output()
-            .expect("run crm_mon");
-        assert!(
-            out.status.success(),
-            "crm_mon failed on {}",
+        assert_eq!(
+            status(&input, &[]),
+            crm_mon_text(&input),
+            "{}",
             input.display()
         );
-        let reference: String = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter(|l| !l.starts_with("  * Last updated:"))
-            .map(|l| format!("{l}\n"))
-            .collect();
-        assert_eq!(status(&input, &[]), reference, "{}", input.display());
     }
+}
+
+/// (case, text|xml) -> reason.
+fn known_differences() -> std::collections::BTreeMap<(String, String), String> {
+    fs::read_to_string(KNOWN)
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let mut words = l.split_whitespace();
+            let case = words.next().unwrap().to_string();
+            let what = words.next().unwrap_or("").to_string();
+            let why = words.collect::<Vec<_>>().join(" ");
+            assert!(!why.is_empty(), "{KNOWN}: '{l}' gives no reason");
+            ((case, what), why)
+        })
+        .collect()
+}
+
+#[test]
+fn status_is_what_crm_mon_prints_on_the_whole_corpus() {
+    let test = "status_is_what_crm_mon_prints_on_the_whole_corpus";
+    if !Path::new(CORPUS).is_dir() {
+        eprintln!("SKIP {test}: {CORPUS} is absent");
+        return;
+    }
+    if !have("crm_mon") {
+        eprintln!("SKIP {test}: crm_mon is not installed");
+        return;
+    }
+    let mut cases: Vec<PathBuf> = fs::read_dir(CORPUS)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("input.xml").is_file())
+        .collect();
+    cases.sort();
+    assert!(cases.len() > 150, "corpus too small");
+    let known = known_differences();
+    let mut differing = std::collections::BTreeSet::new();
+    let mut problems = Vec::new();
+    for case in &cases {
+        let name = case.file_name().unwrap().to_string_lossy().to_string();
+        let input = case.join("input.xml");
+        let text = status(&input, &[]);
+        if text != crm_mon_text(&input) {
+            differing.insert((name.clone(), "text".to_string()));
+        }
+        let ours = xml_sections(&status(&input, &["--output-as", "xml"]));
+        let theirs = xml_sections(&crm_mon(&input, &["--output-as", "xml"]));
+        if ours != theirs {
+            let first = ours
+                .iter()
+                .zip(&theirs)
+                .position(|(a, b)| a != b)
+                .unwrap_or(ours.len().min(theirs.len()));
+            differing.insert((name.clone(), "xml".to_string()));
+            if !known.contains_key(&(name.clone(), "xml".to_string())) {
+                problems.push(format!(
+                    "{name} (xml): warden {:?}, crm_mon {:?}",
+                    ours.get(first),
+                    theirs.get(first)
+                ));
+            }
+        }
+    }
+    for d in &differing {
+        if d.1 == "text" && !known.contains_key(d) {
+            problems.push(format!("{} (text) differs from crm_mon -1 -r", d.0));
+        }
+    }
+    for k in known.keys() {
+        if !differing.contains(k) {
+            problems.push(format!(
+                "{} ({}) now matches: remove it from {KNOWN}",
+                k.0, k.1
+            ));
+        }
+    }
+    eprintln!(
+        "status: {} of {} corpus cases identical to crm_mon (text and XML)",
+        cases.len()
+            - differing
+                .iter()
+                .map(|d| &d.0)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+        cases.len()
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]
@@ -148,6 +289,52 @@ fn status_never_shows_secrets() {
                         input.display()
                     );
                 }
+            }
+        }
+    }
+}
+
+#[test]
+fn status_warns_about_fencing_as_verify_does() {
+    let dir = "tests/fixtures/verify";
+    for (file, warning) in [
+        (
+            "no-fencing-delay.xml",
+            Some("a two-node cluster has no protection against fencing races"),
+        ),
+        (
+            "stonith-disabled.xml",
+            Some("fencing is disabled (stonith-enabled=false)"),
+        ),
+        (
+            "no-fence-devices.xml",
+            Some("fencing is enabled but no fence device is configured"),
+        ),
+        ("clean-two-nodes.xml", None),
+    ] {
+        let input = Path::new(dir).join(file);
+        let out = warden_f(&input, &["status"]);
+        assert!(out.status.success(), "{file}: {}", stderr(&out));
+        let json: serde_json::Value =
+            serde_json::from_str(&status(&input, &["--output-as", "json"])).unwrap();
+        let warnings = json["warnings"].as_array().unwrap();
+        match warning {
+            Some(w) => {
+                assert!(
+                    stderr(&out).contains(&format!("Warning: {w}")),
+                    "{file}: {}",
+                    stderr(&out)
+                );
+                assert!(
+                    !stdout(&out).contains(w),
+                    "{file}: the warning is not crm_mon's text"
+                );
+                assert_eq!(warnings.len(), 1, "{file}: {warnings:?}");
+                assert!(warnings[0].as_str().unwrap().starts_with(w), "{file}");
+            }
+            None => {
+                assert_eq!(stderr(&out), "", "{file}");
+                assert!(warnings.is_empty(), "{file}: {warnings:?}");
             }
         }
     }

@@ -1,46 +1,28 @@
-//! Everything the CLI needs to know about resource and fence agents, behind
-//! one small set of functions: list agents, read an agent's metadata
-//! (parameters, actions, default timeouts), check parameters, translate
-//! deprecated fence-device parameters, and describe an agent.
-//!
-//! The implementation here is self-contained (it runs `AGENT meta-data` and
-//! `fence_X -o metadata`, and synthesizes metadata for LSB scripts and
-//! systemd units as Pacemaker does); the signatures are what the rest of
-//! the CLI relies on, so another implementation can stand behind them.
+//! The command line's view of resource and fence agents: what pcs shows and
+//! asks of them. Finding agents, reading and parsing their metadata and
+//! checking parameters are the shells' ([`crate::shell::agents`] for
+//! resource agents, [`crate::shell::fence_agents`] for fence agents); this
+//! module only adds pcs's presentation and policy on top: which fence-agent
+//! options a device need not set (the fencer supplies them) and which it
+//! may (the fencer's own `pcmk_*` options), how parameter problems become
+//! `resource create` errors, and the `describe` text.
 //!
 //! Invariant: agents are only ever asked for their metadata (never started
-//! or stopped here), with a time limit and an output limit, and without any
-//! parameter on their command line or environment.
+//! or stopped here), through the shells, with their time limits, and
+//! without any parameter on their command line or environment.
 
 use super::command::Pairs;
 use crate::core::action::{AgentRef, Standard};
-use crate::core::cib::xml::{parse_element, Element, XmlNode};
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use crate::shell::agents::{self, ParamSpec, ProblemKind};
+use crate::shell::executor::ExecutorConfig;
+use crate::shell::fence_agents::{self, AgentRunner};
+use std::collections::BTreeMap;
 
-/// How long an agent may take to print its metadata. Pacemaker allows 5s;
-/// fence agents are Python programs that can take seconds just to start on
-/// a loaded machine, and a CLI waiting a little longer is better than a
-/// spurious "not installed".
-const METADATA_TIMEOUT_MS: u64 = 15_000;
-/// Metadata larger than this is not metadata.
-const METADATA_BYTES_MAX: u64 = 1 << 20;
+pub use crate::shell::agents::ActionSpec as ActionInfo;
+
 /// Agents queried at once when listing with descriptions.
 const LIST_PARALLEL_MAX: usize = 8;
 
-/// Where fence agents live (first match wins).
-const FENCE_DIRS: &[&str] = &["/usr/sbin", "/sbin", "/usr/bin"];
-/// Where systemd unit files live (as systemd searches them).
-const UNIT_DIRS: &[&str] = &[
-    "/etc/systemd/system",
-    "/run/systemd/system",
-    "/lib/systemd/system",
-    "/usr/lib/systemd/system",
-];
-const LSB_DIR: &str = "/etc/init.d";
 /// `fence_*` programs that are not fence agents (as pcs skips them).
 const NOT_FENCE_AGENTS: &[&str] = &[
     "fence_ack_manual",
@@ -57,45 +39,16 @@ const NOT_FENCE_AGENTS: &[&str] = &[
     "fence_vmware_helper",
 ];
 
-/// One parameter of an agent.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ParamInfo {
-    pub name: String,
-    pub shortdesc: Option<String>,
-    pub longdesc: Option<String>,
-    /// `content type`: string, integer, boolean, select, ...
-    pub content_type: Option<String>,
-    pub default: Option<String>,
-    pub enum_values: Vec<String>,
-    pub required: bool,
-    pub unique: bool,
-    pub advanced: bool,
-    pub deprecated: bool,
-    /// The parameters that replace this deprecated one.
-    pub deprecated_by: Vec<String>,
-}
-
-/// One action an agent supports, with its suggested timing.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ActionInfo {
-    pub name: String,
-    pub timeout: Option<String>,
-    pub interval: Option<String>,
-    pub role: Option<String>,
-    /// OCF `depth` (OCF_CHECK_LEVEL).
-    pub depth: Option<String>,
-    pub start_delay: Option<String>,
-}
-
-/// An agent's metadata, unified over OCF 1.0/1.1, fence agents, LSB and
-/// systemd.
+/// An agent's metadata as the command line uses it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentMetadata {
     pub agent: AgentRef,
-    pub shortdesc: Option<String>,
-    pub longdesc: Option<String>,
-    pub parameters: Vec<ParamInfo>,
-    pub actions: Vec<ActionInfo>,
+    /// Parameters and actions as `shell::agents` models them; for fence
+    /// agents with pcs's adjustments (see [`adjust_fence_metadata`]).
+    pub md: agents::AgentMetadata,
+    /// Fence agents: the metadata as `shell::fence_agents` reads it (which
+    /// parameter obsoletes which, for translating deprecated ones).
+    pub fence: Option<fence_agents::AgentMetadata>,
 }
 
 impl Default for AgentMetadata {
@@ -106,17 +59,39 @@ impl Default for AgentMetadata {
                 provider: Some("heartbeat".into()),
                 kind: "Dummy".into(),
             },
-            shortdesc: None,
-            longdesc: None,
-            parameters: Vec::new(),
-            actions: Vec::new(),
+            md: agents::AgentMetadata::default(),
+            fence: None,
         }
     }
 }
 
 impl AgentMetadata {
-    pub fn param(&self, name: &str) -> Option<&ParamInfo> {
-        self.parameters.iter().find(|p| p.name == name)
+    /// A resource agent's metadata as `shell::agents` read it.
+    pub fn from_resource(agent: &AgentRef, md: agents::AgentMetadata) -> AgentMetadata {
+        AgentMetadata {
+            agent: agent.clone(),
+            md,
+            fence: None,
+        }
+    }
+
+    /// A fence agent's metadata as `shell::fence_agents` read it.
+    pub fn from_fence(agent: &AgentRef, fence: fence_agents::AgentMetadata) -> AgentMetadata {
+        let mut md = fence.to_agent_metadata();
+        adjust_fence_metadata(&mut md);
+        AgentMetadata {
+            agent: agent.clone(),
+            md,
+            fence: Some(fence),
+        }
+    }
+
+    pub fn actions(&self) -> &[ActionInfo] {
+        &self.md.actions
+    }
+
+    pub fn param(&self, name: &str) -> Option<&ParamSpec> {
+        self.md.parameters.iter().find(|p| p.name == name)
     }
 
     /// The name shown to operators: `ocf:heartbeat:IPaddr2`, `fence_ipmilan`.
@@ -138,46 +113,35 @@ pub enum AgentError {
     BadMetadata { agent: String, why: String },
 }
 
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime starts")
+        .block_on(f)
+}
+
 // ---- listing -----------------------------------------------------------------
 
-fn ocf_root() -> PathBuf {
-    PathBuf::from(std::env::var("OCF_ROOT").unwrap_or_else(|_| "/usr/lib/ocf".into()))
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-fn sorted_names(dir: &Path, keep: impl Fn(&str, &Path) -> bool) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .filter_map(|e| {
-                    let name = e.file_name().into_string().ok()?;
-                    (!name.starts_with('.') && keep(&name, &e.path())).then_some(name)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort_by_key(|s| s.to_lowercase());
     v.dedup();
     v
 }
 
 /// The OCF providers installed (`heartbeat`, `pacemaker`, ...).
-pub fn list_ocf_providers() -> Vec<String> {
-    sorted_names(&ocf_root().join("resource.d"), |_, p| p.is_dir())
+pub fn list_ocf_providers(cfg: &ExecutorConfig) -> Vec<String> {
+    sorted(block_on(agents::providers(cfg)).unwrap_or_default())
 }
 
 /// The standards with agents on this machine.
-pub fn list_standards() -> Vec<String> {
+pub fn list_standards(cfg: &ExecutorConfig) -> Vec<String> {
     let mut v = Vec::new();
-    if !list_ocf_providers().is_empty() {
+    let has = |s: &Standard| !list_agents(cfg, s, None).is_empty();
+    let (lsb, systemd) = (has(&Standard::Lsb), has(&Standard::Systemd));
+    if !list_ocf_providers(cfg).is_empty() {
         v.push("ocf".to_string());
     }
-    let lsb = !list_agents(&Standard::Lsb, None).is_empty();
-    let systemd = UNIT_DIRS.iter().any(|d| Path::new(d).is_dir());
     if lsb {
         v.push("lsb".to_string());
     }
@@ -187,472 +151,160 @@ pub fn list_standards() -> Vec<String> {
     if systemd {
         v.push("systemd".to_string());
     }
-    if !list_agents(&Standard::Stonith, None).is_empty() {
+    if has(&Standard::Stonith) {
         v.push("stonith".to_string());
     }
     v
 }
 
-/// Agent types of a standard (and OCF provider), sorted.
-pub fn list_agents(standard: &Standard, provider: Option<&str>) -> Vec<String> {
-    match standard {
-        Standard::Ocf => match provider {
-            Some(p) => sorted_names(&ocf_root().join("resource.d").join(p), |_, path| {
-                is_executable(path)
-            }),
-            None => {
-                let mut all: Vec<String> = list_ocf_providers()
-                    .iter()
-                    .flat_map(|p| list_agents(standard, Some(p)))
-                    .collect();
-                all.sort_by_key(|s| s.to_lowercase());
-                all.dedup();
-                all
-            }
-        },
-        Standard::Lsb => sorted_names(Path::new(LSB_DIR), |n, p| {
-            is_executable(p) && !matches!(n, "README" | "rc" | "rcS" | "skeleton")
-        }),
-        Standard::Systemd => {
-            let mut v: Vec<String> = UNIT_DIRS
-                .iter()
-                .flat_map(|d| {
-                    sorted_names(Path::new(d), |n, _| {
-                        n.ends_with(".service") && !n.ends_with("@.service")
-                    })
-                })
-                .map(|n| n.trim_end_matches(".service").to_string())
-                .collect();
-            v.sort_by_key(|s| s.to_lowercase());
-            v.dedup();
-            v
-        }
-        Standard::Service => {
-            let mut v = list_agents(&Standard::Lsb, None);
-            v.extend(list_agents(&Standard::Systemd, None));
-            v.sort_by_key(|s| s.to_lowercase());
-            v.dedup();
-            v
-        }
-        Standard::Stonith => {
-            let mut v: Vec<String> = FENCE_DIRS
-                .iter()
-                .flat_map(|d| {
-                    sorted_names(Path::new(d), |n, p| {
-                        n.starts_with("fence_")
-                            && !NOT_FENCE_AGENTS.contains(&n)
-                            && is_executable(p)
-                    })
-                })
-                .collect();
-            v.sort_by_key(|s| s.to_lowercase());
-            v.dedup();
-            v
-        }
-        Standard::Other(_) => Vec::new(),
-    }
+/// Agent types of a standard (and OCF provider), sorted as pcs sorts them.
+pub fn list_agents(
+    cfg: &ExecutorConfig,
+    standard: &Standard,
+    provider: Option<&str>,
+) -> Vec<String> {
+    let found = match standard {
+        Standard::Stonith => AgentRunner::new(&cfg.fence_agent_dir)
+            .list_agents()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|n| !NOT_FENCE_AGENTS.contains(&n.as_str()))
+            .collect(),
+        _ => block_on(agents::agents(cfg, standard, provider))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| a.kind)
+            .collect(),
+    };
+    sorted(found)
 }
 
-/// Every agent (OCF per provider, LSB, systemd; fence agents apart) as full
-/// names, for guessing `resource create X IPaddr2`.
-pub fn all_resource_agents() -> Vec<AgentRef> {
+/// Every resource agent (OCF per provider, LSB, systemd; fence agents
+/// apart) as full names, for guessing `resource create X IPaddr2`.
+pub fn all_resource_agents(cfg: &ExecutorConfig) -> Vec<AgentRef> {
     let mut v = Vec::new();
-    for p in list_ocf_providers() {
-        for t in list_agents(&Standard::Ocf, Some(&p)) {
-            v.push(AgentRef {
-                standard: Standard::Ocf,
-                provider: Some(p.clone()),
-                kind: t,
-            });
-        }
-    }
-    for std in [Standard::Lsb, Standard::Systemd] {
-        for t in list_agents(&std, None) {
-            v.push(AgentRef {
-                standard: std.clone(),
-                provider: None,
-                kind: t,
-            });
-        }
+    for standard in [Standard::Ocf, Standard::Lsb, Standard::Systemd] {
+        let mut found = block_on(agents::agents(cfg, &standard, None)).unwrap_or_default();
+        found.sort_by_key(|a| (a.provider.clone(), a.kind.to_lowercase()));
+        v.extend(found);
     }
     v
 }
 
-/// The metadata of many agents at once, in order: a small pool of workers
-/// takes the next agent as soon as it is free.
-pub fn metadata_many(agents: &[AgentRef]) -> Vec<Result<AgentMetadata, AgentError>> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Mutex;
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<AgentMetadata, AgentError>>>> =
-        Mutex::new(vec![None; agents.len()]);
-    std::thread::scope(|s| {
-        for _ in 0..LIST_PARALLEL_MAX.min(agents.len()) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(agent) = agents.get(i) else { break };
-                let r = metadata(agent);
-                results
-                    .lock()
-                    .expect("no worker panics while holding the lock")[i] = Some(r);
-            });
-        }
-    });
-    results
-        .into_inner()
-        .expect("workers are done")
-        .into_iter()
-        .zip(agents)
-        .map(|(r, a)| {
-            r.unwrap_or_else(|| {
-                Err(AgentError::BadMetadata {
-                    agent: a.to_string(),
-                    why: "reading the metadata failed".into(),
-                })
-            })
-        })
-        .collect()
-}
-
 // ---- metadata ------------------------------------------------------------------
 
-/// The metadata of one agent.
-pub fn metadata(agent: &AgentRef) -> Result<AgentMetadata, AgentError> {
+/// The metadata of one agent, read by the shell that runs it.
+pub fn metadata(cfg: &ExecutorConfig, agent: &AgentRef) -> Result<AgentMetadata, AgentError> {
+    block_on(metadata_async(cfg, agent))
+}
+
+async fn metadata_async(
+    cfg: &ExecutorConfig,
+    agent: &AgentRef,
+) -> Result<AgentMetadata, AgentError> {
     let name = agent.to_string();
-    let not_installed = |why: String| AgentError::NotInstalled {
-        agent: name.clone(),
+    if agent.standard == Standard::Stonith {
+        let runner = AgentRunner::new(&cfg.fence_agent_dir);
+        return match runner.metadata(&agent.kind).await {
+            Ok(m) => Ok(AgentMetadata::from_fence(agent, m)),
+            Err(e @ fence_agents::FenceAgentError::NotInstalled { .. })
+            | Err(e @ fence_agents::FenceAgentError::BadName(_)) => Err(AgentError::NotInstalled {
+                agent: name,
+                why: e.to_string(),
+            }),
+            Err(e) => Err(AgentError::BadMetadata {
+                agent: name,
+                why: e.to_string(),
+            }),
+        };
+    }
+    match agents::metadata(cfg, agent).await {
+        Ok(md) => Ok(AgentMetadata::from_resource(agent, md)),
+        Err(e @ agents::AgentError::Metadata(_)) => Err(AgentError::BadMetadata {
+            agent: name,
+            why: e.to_string(),
+        }),
+        Err(e) => Err(AgentError::NotInstalled {
+            agent: name,
+            why: e.to_string(),
+        }),
+    }
+}
+
+/// Metadata from its XML, parsed by the shell that reads that kind of
+/// agent (for agents known without running them, e.g. in tests).
+pub fn from_metadata_xml(agent: &AgentRef, xml: &str) -> Result<AgentMetadata, AgentError> {
+    let bad = |why: String| AgentError::BadMetadata {
+        agent: agent.to_string(),
         why,
     };
-    match &agent.standard {
-        Standard::Ocf => {
-            let provider = agent.provider.as_deref().unwrap_or("");
-            let path = ocf_root()
-                .join("resource.d")
-                .join(provider)
-                .join(&agent.kind);
-            if !is_executable(&path) {
-                return Err(not_installed(format!("no executable {}", path.display())));
-            }
-            let root = ocf_root();
-            let text = run_capture(
-                &path,
-                &["meta-data"],
-                &[("OCF_ROOT", root.to_string_lossy().as_ref())],
-            )
-            .map_err(|why| AgentError::BadMetadata {
-                agent: name.clone(),
-                why,
-            })?;
-            parse_metadata(agent, &text).map_err(|why| AgentError::BadMetadata { agent: name, why })
-        }
-        Standard::Stonith => {
-            let path = FENCE_DIRS
-                .iter()
-                .map(|d| Path::new(d).join(&agent.kind))
-                .find(|p| is_executable(p))
-                .ok_or_else(|| {
-                    not_installed(format!(
-                        "no fence agent {} in {}",
-                        agent.kind,
-                        FENCE_DIRS.join(", ")
-                    ))
-                })?;
-            let text = run_capture(&path, &["-o", "metadata"], &[]).map_err(|why| {
-                AgentError::BadMetadata {
-                    agent: name.clone(),
-                    why,
-                }
-            })?;
-            parse_metadata(agent, &text).map_err(|why| AgentError::BadMetadata { agent: name, why })
-        }
-        Standard::Lsb => lsb_metadata(agent)
-            .ok_or_else(|| not_installed(format!("no init script {LSB_DIR}/{}", agent.kind))),
-        Standard::Systemd => systemd_metadata(agent)
-            .ok_or_else(|| not_installed(format!("no systemd unit {}", unit_name(&agent.kind)))),
-        Standard::Service => systemd_metadata(agent)
-            .or_else(|| lsb_metadata(agent))
-            .ok_or_else(|| {
-                not_installed(format!(
-                    "neither a systemd unit nor an init script named {}",
-                    agent.kind
-                ))
-            }),
-        Standard::Other(s) => Err(not_installed(format!("unknown standard '{s}'"))),
+    if agent.standard == Standard::Stonith {
+        let m = fence_agents::parse_metadata(xml).map_err(bad)?;
+        return Ok(AgentMetadata::from_fence(agent, m));
     }
+    let md = agents::parse_metadata(xml, &agent.to_string()).map_err(|e| bad(e.to_string()))?;
+    Ok(AgentMetadata::from_resource(agent, md))
 }
 
-fn unit_name(kind: &str) -> String {
-    if kind.contains('.') {
-        kind.to_string()
-    } else {
-        format!("{kind}.service")
-    }
-}
-
-/// A systemd unit's metadata as Pacemaker generates it (fixed timeouts).
-fn systemd_metadata(agent: &AgentRef) -> Option<AgentMetadata> {
-    let unit = unit_name(&agent.kind);
-    UNIT_DIRS
-        .iter()
-        .map(|d| Path::new(d).join(&unit))
-        .find(|p| p.exists())?;
-    let a = |name: &str, timeout: &str, interval: Option<&str>| ActionInfo {
-        name: name.into(),
-        timeout: Some(timeout.into()),
-        interval: interval.map(Into::into),
-        ..ActionInfo::default()
-    };
-    Some(AgentMetadata {
-        agent: agent.clone(),
-        shortdesc: Some(format!("systemd unit file for {}", agent.kind)),
-        longdesc: Some(format!("Cluster Controlled {}", agent.kind)),
-        parameters: Vec::new(),
-        actions: vec![
-            a("start", "100", None),
-            a("stop", "100", None),
-            a("status", "100", None),
-            a("monitor", "100", Some("60")),
-            a("meta-data", "5", None),
-        ],
-    })
-}
-
-/// An init script's metadata as Pacemaker generates it: descriptions from
-/// the LSB header, fixed timeouts.
-fn lsb_metadata(agent: &AgentRef) -> Option<AgentMetadata> {
-    let path = Path::new(LSB_DIR).join(&agent.kind);
-    if !is_executable(&path) {
-        return None;
-    }
-    let mut text = String::new();
-    std::fs::File::open(&path)
-        .ok()?
-        .take(64 * 1024)
-        .read_to_string(&mut text)
-        .ok();
-    let header = |key: &str| {
-        text.lines()
-            .find_map(|l| {
-                l.strip_prefix('#')
-                    .map(str::trim)
-                    .and_then(|l| l.strip_prefix(key))
-            })
-            .map(|v| v.trim().to_string())
-    };
-    let a = |name: &str, interval: Option<&str>| ActionInfo {
-        name: name.into(),
-        timeout: Some(if name == "meta-data" { "5" } else { "15" }.into()),
-        interval: interval.map(Into::into),
-        ..ActionInfo::default()
-    };
-    Some(AgentMetadata {
-        agent: agent.clone(),
-        shortdesc: header("Short-Description:").or_else(|| Some(agent.kind.clone())),
-        longdesc: header("Description:"),
-        parameters: Vec::new(),
-        actions: vec![
-            a("meta-data", None),
-            a("start", None),
-            a("stop", None),
-            a("status", None),
-            a("restart", None),
-            a("force-reload", None),
-            a("monitor", Some("15")),
-        ],
-    })
-}
-
-/// Runs a program for its standard output, with the metadata time and size
-/// limits. The child gets no parameters beyond `args` and `env`.
-fn run_capture(program: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<String, String> {
-    let mut child = Command::new(program)
-        .args(args)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let r = stdout
-            .take(METADATA_BYTES_MAX)
-            .read_to_end(&mut buf)
-            .map(|_| buf);
-        let _ = tx.send(r);
-    });
-    match rx.recv_timeout(Duration::from_millis(METADATA_TIMEOUT_MS)) {
-        Ok(Ok(buf)) => {
-            let _ = child.wait();
-            String::from_utf8(buf).map_err(|_| "the metadata is not UTF-8 text".to_string())
-        }
-        Ok(Err(e)) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            Err(format!(
-                "reading the output of {} failed: {e}",
-                program.display()
-            ))
-        }
-        Err(_) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            Err(format!(
-                "{} did not print its metadata within {METADATA_TIMEOUT_MS}ms",
-                program.display()
-            ))
-        }
-    }
-}
-
-fn child<'a>(e: &'a Element, name: &str) -> Option<&'a Element> {
-    e.elements().find(|c| c.name == name)
-}
-
-fn text_of(e: &Element) -> String {
-    let mut s = String::new();
-    for c in &e.children {
-        if let XmlNode::Text(t) = c {
-            s.push_str(t);
-        }
-    }
-    s
-}
-
-/// Collapses whitespace runs to one space (descriptions are indented XML).
-fn tidy(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn desc(e: &Element, name: &str) -> Option<String> {
-    child(e, name)
-        .map(|d| tidy(&text_of(d)))
-        .filter(|s| !s.is_empty())
-}
-
-fn truthy(v: Option<&str>) -> bool {
-    matches!(v, Some("1") | Some("true") | Some("yes"))
-}
-
-/// Parses OCF (1.0 or 1.1) or fence-agent metadata. Fence agents get
-/// Pacemaker's and pcs's adjustments: `action` is never required and is
-/// deprecated, `port` (and what replaces it) is filled in by the fencer,
-/// `help`/`version` are not device options, and the fencer's own `pcmk_*`
-/// options are added.
-pub fn parse_metadata(agent: &AgentRef, xml: &str) -> Result<AgentMetadata, String> {
-    let root = parse_element(xml).map_err(|e| format!("malformed XML: {}", e.message))?;
-    if root.name != "resource-agent" {
-        return Err(format!("expected <resource-agent>, found <{}>", root.name));
-    }
-    let mut params = Vec::new();
-    if let Some(ps) = child(&root, "parameters") {
-        for p in ps.elements().filter(|p| p.name == "parameter") {
-            let Some(name) = p.attr("name") else { continue };
-            let content = child(p, "content");
-            let mut deprecated_by = Vec::new();
-            let mut deprecated = truthy(p.attr("deprecated"));
-            if let Some(d) = child(p, "deprecated") {
-                deprecated = true;
-                deprecated_by.extend(
-                    d.elements()
-                        .filter(|r| r.name == "replaced-with")
-                        .filter_map(|r| r.attr("name").map(str::to_string)),
-                );
-            }
-            params.push(ParamInfo {
-                name: name.to_string(),
-                shortdesc: desc(p, "shortdesc"),
-                longdesc: desc(p, "longdesc"),
-                content_type: content.and_then(|c| c.attr("type")).map(str::to_string),
-                default: content.and_then(|c| c.attr("default")).map(str::to_string),
-                enum_values: content
-                    .map(|c| {
-                        c.elements()
-                            .filter(|o| o.name == "option")
-                            .filter_map(|o| o.attr("value").map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                required: truthy(p.attr("required")),
-                unique: truthy(p.attr("unique")) || p.attr("unique-group").is_some(),
-                advanced: truthy(p.attr("advanced")),
-                deprecated,
-                deprecated_by,
-            });
-        }
-        // OCF 1.0: `obsoletes="old"` on the new parameter.
-        let pairs: Vec<(String, String)> = ps
-            .elements()
-            .filter_map(|p| {
-                Some((
-                    p.attr("obsoletes")?.to_string(),
-                    p.attr("name")?.to_string(),
-                ))
+/// The metadata of many agents at once, in order, a few at a time.
+pub fn metadata_many(
+    cfg: &ExecutorConfig,
+    list: &[AgentRef],
+) -> Vec<Result<AgentMetadata, AgentError>> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime starts");
+    runtime.block_on(async {
+        let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(LIST_PARALLEL_MAX));
+        let tasks: Vec<_> = list
+            .iter()
+            .map(|agent| {
+                let (cfg, agent, permits) = (cfg.clone(), agent.clone(), permits.clone());
+                tokio::spawn(async move {
+                    let _permit = permits.acquire_owned().await.expect("never closed");
+                    metadata_async(&cfg, &agent).await
+                })
             })
             .collect();
-        for (old, new) in pairs {
-            if let Some(o) = params.iter_mut().find(|p| p.name == old) {
-                if !o.deprecated_by.contains(&new) {
-                    o.deprecated_by.push(new);
-                }
-            }
-        }
-    }
-    let actions = child(&root, "actions")
-        .map(|acts| {
-            acts.elements()
-                .filter(|a| a.name == "action")
-                .filter_map(|a| {
-                    Some(ActionInfo {
-                        name: a.attr("name")?.to_string(),
-                        timeout: a.attr("timeout").map(str::to_string),
-                        interval: a.attr("interval").map(str::to_string),
-                        role: a.attr("role").map(str::to_string),
-                        depth: a.attr("depth").map(str::to_string),
-                        start_delay: a.attr("start-delay").map(str::to_string),
-                    })
+        let mut out = Vec::with_capacity(tasks.len());
+        for (task, agent) in tasks.into_iter().zip(list) {
+            out.push(task.await.unwrap_or_else(|_| {
+                Err(AgentError::BadMetadata {
+                    agent: agent.to_string(),
+                    why: "reading the metadata failed".into(),
                 })
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut meta = AgentMetadata {
-        agent: agent.clone(),
-        shortdesc: desc(&root, "shortdesc").or_else(|| root.attr("shortdesc").map(tidy)),
-        longdesc: desc(&root, "longdesc"),
-        parameters: params,
-        actions,
-    };
-    if agent.standard == Standard::Stonith {
-        adjust_fence_metadata(&mut meta);
-    }
-    Ok(meta)
+            }));
+        }
+        out
+    })
 }
 
-fn adjust_fence_metadata(meta: &mut AgentMetadata) {
-    meta.parameters
+/// pcs's view of a fence agent: `action` is never required and is
+/// deprecated (the cluster decides the action), `port` and whatever
+/// replaces it are filled in by the fencer, `help`/`version` are not device
+/// options, and the fencer's own `pcmk_*` options are added.
+fn adjust_fence_metadata(md: &mut agents::AgentMetadata) {
+    md.parameters
         .retain(|p| p.name != "help" && p.name != "version");
-    for p in &mut meta.parameters {
+    for p in &mut md.parameters {
         if p.name == "action" {
             p.required = false;
             p.advanced = true;
             p.deprecated = true;
-            for r in ["pcmk_off_action", "pcmk_reboot_action"] {
-                if !p.deprecated_by.iter().any(|x| x == r) {
-                    p.deprecated_by.insert(0, r.to_string());
+            for r in ["pcmk_reboot_action", "pcmk_off_action"] {
+                if !p.replaced_with.iter().any(|x| x == r) {
+                    p.replaced_with.insert(0, r.to_string());
                 }
             }
         }
     }
-    // `port` and whatever replaces it are filled in by the fencer from
-    // pcmk_host_map / pcmk_host_list.
     let mut port_like = vec!["port".to_string()];
     let mut i = 0;
     while i < port_like.len() {
-        let name = port_like[i].clone();
-        if let Some(p) = meta.parameters.iter().find(|p| p.name == name) {
-            for n in p.deprecated_by.clone() {
+        if let Some(p) = md.parameters.iter().find(|p| p.name == port_like[i]) {
+            for n in p.replaced_with.clone() {
                 if !port_like.contains(&n) {
                     port_like.push(n);
                 }
@@ -660,25 +312,26 @@ fn adjust_fence_metadata(meta: &mut AgentMetadata) {
         }
         i += 1;
     }
-    for p in &mut meta.parameters {
+    for p in &mut md.parameters {
         if port_like.contains(&p.name) {
             p.required = false;
         }
     }
     for f in fencer_parameters() {
-        if meta.param(&f.name).is_none() {
-            meta.parameters.push(f);
+        if !md.parameters.iter().any(|p| p.name == f.name) {
+            md.parameters.push(f);
         }
     }
 }
 
 /// The options the fencer itself reads from every fence device.
-pub fn fencer_parameters() -> Vec<ParamInfo> {
-    let p = |name: &str, d: &str, advanced: bool| ParamInfo {
+pub fn fencer_parameters() -> Vec<ParamSpec> {
+    let p = |name: &str, d: &str, advanced: bool| ParamSpec {
         name: name.into(),
-        shortdesc: Some(d.into()),
+        shortdesc: d.into(),
+        content_type: "string".into(),
         advanced,
-        ..ParamInfo::default()
+        ..ParamSpec::default()
     };
     let mut v = vec![
         p("pcmk_host_map", "A mapping of node names to ports for devices that do not understand node names, e.g. node1:1;node2:2,3", false),
@@ -711,7 +364,7 @@ pub fn fencer_parameters() -> Vec<ParamInfo> {
 
 // ---- parameters ----------------------------------------------------------------
 
-/// What is wrong with a set of parameters for an agent.
+/// What is wrong with a set of parameters for an agent, as pcs reports it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ParamCheck {
     /// Names the agent does not know.
@@ -728,112 +381,104 @@ impl ParamCheck {
     }
 }
 
-/// Checks parameter names against the metadata, as pcs does: unknown names,
-/// missing required ones (a deprecated name satisfies its replacement),
-/// deprecated names. Values are not looked at.
+/// Checks parameter names with `shell::agents::check_params`, then applies
+/// pcs's rules: a deprecated name satisfies the required parameter that
+/// replaces it, and the tracing parameters of the heartbeat and pacemaker
+/// agents are always allowed. Values are the shell's concern (warnings
+/// there) and are not reported here.
 pub fn check_params(meta: &AgentMetadata, params: &Pairs) -> ParamCheck {
-    let mut out = ParamCheck::default();
-    let given = |n: &str| params.iter().any(|(k, v)| k == n && !v.is_empty());
-    let mut allowed: Vec<&str> = meta.parameters.iter().map(|p| p.name.as_str()).collect();
-    // pcs also allows the tracing parameters of the heartbeat and pacemaker agents.
-    if meta.agent.standard == Standard::Ocf
+    let given: BTreeMap<String, String> = params
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let named: BTreeMap<String, String> = params.iter().cloned().collect();
+    let tracing_allowed = meta.agent.standard == Standard::Ocf
         && matches!(
             meta.agent.provider.as_deref(),
             Some("heartbeat") | Some("pacemaker")
-        )
-    {
-        allowed.extend(["trace_ra", "trace_file"]);
-    }
-    for (k, _) in params {
-        if !allowed.contains(&k.as_str()) && !out.unknown.contains(k) {
-            out.unknown.push(k.clone());
-        }
-    }
-    for p in &meta.parameters {
-        if p.deprecated && given(&p.name) {
-            out.deprecated
-                .push((p.name.clone(), p.deprecated_by.clone()));
-        }
-        if !p.required || p.deprecated {
-            continue;
-        }
-        // Deprecated names this parameter replaces also satisfy it.
-        let olds: Vec<&str> = meta
+        );
+    let aliases = |name: &str| -> Vec<&str> {
+        meta.md
             .parameters
             .iter()
-            .filter(|o| o.deprecated_by.contains(&p.name))
+            .filter(|o| o.replaced_with.iter().any(|r| r == name))
             .map(|o| o.name.as_str())
-            .collect();
-        if !given(&p.name) && !olds.iter().any(|o| given(o)) {
-            let mut names = vec![p.name.clone()];
-            names.extend(olds.iter().map(|o| o.to_string()));
-            out.missing_required.push(names.join(" or "));
+            .collect()
+    };
+    let mut out = ParamCheck::default();
+    for p in agents::check_params(&meta.md, &named) {
+        match p.kind {
+            ProblemKind::Unknown => {
+                if !(tracing_allowed && matches!(p.param.as_str(), "trace_ra" | "trace_file")) {
+                    out.unknown.push(p.param);
+                }
+            }
+            ProblemKind::Missing => {
+                let olds = aliases(&p.param);
+                if given.contains_key(&p.param) || olds.iter().any(|o| given.contains_key(*o)) {
+                    continue;
+                }
+                let spec = meta.param(&p.param);
+                if spec.is_some_and(|s| s.deprecated) {
+                    continue;
+                }
+                let mut names = vec![p.param.clone()];
+                names.extend(olds.iter().map(|o| o.to_string()));
+                out.missing_required.push(names.join(" or "));
+            }
+            ProblemKind::Deprecated => {
+                let replaced = meta
+                    .param(&p.param)
+                    .map(|s| s.replaced_with.clone())
+                    .unwrap_or_default();
+                out.deprecated.push((p.param, replaced));
+            }
+            ProblemKind::BadValue => {}
         }
     }
+    // Required parameters come in the agent's order, as pcs lists them.
+    let order = |n: &str| {
+        let first = n.split(" or ").next().unwrap_or(n);
+        meta.md
+            .parameters
+            .iter()
+            .position(|p| p.name == first)
+            .unwrap_or(usize::MAX)
+    };
+    out.missing_required.sort_by_key(|m| order(m));
+    out.unknown.sort_by_key(|u| {
+        params
+            .iter()
+            .position(|(k, _)| k == u)
+            .unwrap_or(usize::MAX)
+    });
     out
 }
 
-/// Translates deprecated fence-device parameters to current ones, as the
-/// fencer would read them: a deprecated name the agent says is replaced
-/// (`ipaddr`->`ip`, `login`->`username`, `passwd`->`password`,
-/// `secure`->`ssh`) is renamed; `action` is dropped (`reboot`, empty) or
-/// mapped to `pcmk_off_action`/`pcmk_reboot_action`. Returns the new list
-/// and one warning per change (names only, never values).
+/// Translates deprecated fence-device parameters to current ones with
+/// `shell::fence_agents::translate_deprecated` (as the fencer reads them):
+/// `action` is dropped or becomes `pcmk_off_action`/`pcmk_reboot_action`,
+/// `ipaddr`->`ip`, `login`->`username`, `passwd`->`password`,
+/// `secure`->`ssh` where the agent says so. Returns the parameters and one
+/// warning per change (names only, never values).
 pub fn translate_stonith_params(meta: &AgentMetadata, params: Pairs) -> (Pairs, Vec<String>) {
-    let mut out: Pairs = Vec::new();
-    let mut warnings = Vec::new();
-    let given: Vec<String> = params.iter().map(|(k, _)| k.clone()).collect();
-    for (k, v) in params {
-        if k == "action" {
-            let mapped: Vec<&str> = match v.as_str() {
-                "" | "reboot" => Vec::new(),
-                "off" => vec!["pcmk_reboot_action"],
-                _ => vec!["pcmk_off_action", "pcmk_reboot_action"],
-            };
-            if mapped.is_empty() {
-                warnings.push(
-                    "stonith option 'action' is deprecated and ignored: the fencing action is the stonith-action cluster property".to_string(),
-                );
-            }
-            for m in mapped {
-                if given.iter().any(|g| g == m) {
-                    warnings.push(format!(
-                        "stonith option 'action' is deprecated and ignored: '{m}' is set"
-                    ));
-                } else {
-                    warnings.push(format!(
-                        "stonith option 'action' is deprecated: stored as '{m}'"
-                    ));
-                    out.push((m.to_string(), v.clone()));
-                }
-            }
-            continue;
-        }
-        let replacement = meta.param(&k).filter(|p| p.deprecated).and_then(|p| {
-            p.deprecated_by
-                .iter()
-                .find(|n| meta.param(n).is_some())
-                .cloned()
-        });
-        match replacement {
-            Some(new) if given.contains(&new) => {
-                warnings.push(format!(
-                    "stonith option '{k}' is deprecated and ignored: '{new}' is set"
-                ));
-            }
-            Some(new) => {
-                warnings.push(format!(
-                    "stonith option '{k}' is deprecated and should not be used: stored as '{new}'"
-                ));
-                out.push((new, v));
-            }
-            None => out.push((k, v)),
-        }
-    }
-    (out, warnings)
+    let map: BTreeMap<String, String> = params.into_iter().collect();
+    let t = fence_agents::translate_deprecated(&map, meta.fence.as_ref());
+    (
+        t.params.into_iter().collect(),
+        t.warnings
+            .into_iter()
+            .map(|w| format!("stonith option {w}"))
+            .collect(),
+    )
 }
 
 // ---- description -------------------------------------------------------------
+
+fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
 
 /// pcs's `describe` text: name and short description, long description,
 /// options (deprecated ones and, unless `full`, advanced ones left out),
@@ -841,16 +486,20 @@ pub fn translate_stonith_params(meta: &AgentMetadata, params: Pairs) -> (Pairs, 
 pub fn describe(meta: &AgentMetadata, full: bool) -> String {
     let mut s = String::new();
     let name = meta.display_name();
-    match &meta.shortdesc {
-        Some(d) => s.push_str(&format!("{name} - {d}\n\n")),
-        None => s.push_str(&format!("{name}\n\n")),
+    let short = collapse(&meta.md.shortdesc);
+    if short.is_empty() {
+        s.push_str(&format!("{name}\n\n"));
+    } else {
+        s.push_str(&format!("{name} - {short}\n\n"));
     }
-    if let Some(l) = &meta.longdesc {
-        s.push_str(l);
+    let long = collapse(&meta.md.longdesc);
+    if !long.is_empty() {
+        s.push_str(&long);
         s.push_str("\n\n");
     }
     let stonith = meta.agent.standard == Standard::Stonith;
-    let shown: Vec<&ParamInfo> = meta
+    let shown: Vec<&ParamSpec> = meta
+        .md
         .parameters
         .iter()
         .filter(|p| !p.deprecated && (full || !p.advanced))
@@ -870,10 +519,14 @@ pub fn describe(meta: &AgentMetadata, full: bool) -> String {
             if p.unique {
                 s.push_str(" (unique)");
             }
-            let d = p.longdesc.as_ref().or(p.shortdesc.as_ref());
-            if let Some(d) = d {
+            let d = if p.longdesc.trim().is_empty() {
+                collapse(&p.shortdesc)
+            } else {
+                collapse(&p.longdesc)
+            };
+            if !d.is_empty() {
                 s.push_str(": ");
-                s.push_str(d);
+                s.push_str(&d);
             }
             s.push('\n');
         }
@@ -926,7 +579,7 @@ mod tests {
             provider: None,
             kind: "fence_x".into(),
         };
-        parse_metadata(&agent, FENCE).unwrap()
+        from_metadata_xml(&agent, FENCE).unwrap()
     }
 
     fn pairs(v: &[(&str, &str)]) -> Pairs {
@@ -938,8 +591,8 @@ mod tests {
     #[test]
     fn fence_metadata_is_adjusted() {
         let m = fence();
-        assert_eq!(m.shortdesc.as_deref(), Some("Fence agent for X"));
-        assert_eq!(m.longdesc.as_deref(), Some("Long text over lines."));
+        assert_eq!(m.md.shortdesc, "Fence agent for X");
+        assert_eq!(collapse(&m.md.longdesc), "Long text over lines.");
         let action = m.param("action").unwrap();
         assert!(!action.required && action.deprecated);
         assert!(
@@ -949,7 +602,7 @@ mod tests {
         assert!(m.param("help").is_none());
         assert!(m.param("pcmk_host_list").is_some());
         assert_eq!(
-            m.param("ipaddr").unwrap().deprecated_by,
+            m.param("ipaddr").unwrap().replaced_with,
             vec!["ip".to_string()]
         );
     }
@@ -973,15 +626,15 @@ mod tests {
         assert_eq!(
             out,
             pairs(&[
-                ("pcmk_host_list", "n1"),
-                ("ip", "10.0.0.1"),
-                ("username", "admin"),
-                ("password", "s3cret"),
-                ("ssh", "yes"),
                 ("delay", "30"),
+                ("ip", "10.0.0.1"),
+                ("password", "s3cret"),
+                ("pcmk_host_list", "n1"),
+                ("ssh", "yes"),
+                ("username", "admin"),
             ])
         );
-        assert_eq!(warnings.len(), 5);
+        assert_eq!(warnings.len(), 5, "{warnings:?}");
         assert!(warnings.iter().all(|w| !w.contains("s3cret")));
     }
 
@@ -1012,7 +665,7 @@ mod tests {
     #[test]
     fn ocf_1_1_deprecation_and_description() {
         let agent = AgentRef::parse("ocf:test:T").unwrap();
-        let m = parse_metadata(
+        let m = from_metadata_xml(
             &agent,
             r#"<resource-agent name="T" version="1.0"><version>1.1</version>
             <shortdesc>T agent</shortdesc>
@@ -1026,7 +679,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            m.param("old").unwrap().deprecated_by,
+            m.param("old").unwrap().replaced_with,
             vec!["new".to_string()]
         );
         assert!(check_params(&m, &pairs(&[("old", "x")]))
@@ -1048,9 +701,10 @@ mod tests {
     #[test]
     fn broken_metadata_is_an_error() {
         let agent = AgentRef::parse("ocf:test:T").unwrap();
-        assert!(parse_metadata(&agent, "<resource-agent>").is_err());
-        assert!(parse_metadata(&agent, "<html/>")
+        assert!(from_metadata_xml(&agent, "<resource-agent>").is_err());
+        assert!(from_metadata_xml(&agent, "<html/>")
             .unwrap_err()
-            .contains("expected <resource-agent>"));
+            .to_string()
+            .contains("expected the root element <resource-agent>"));
     }
 }

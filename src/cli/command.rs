@@ -162,6 +162,25 @@ pub enum LevelTarget {
     Attribute(String, String),
 }
 
+/// `simulate` (crm_simulate's options, as given).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SimulateSpec {
+    /// `-x FILE` (else `-f FILE` / `CIB_file`).
+    pub xml_file: Option<String>,
+    /// `-t DATE` / `--date DATE`, as written.
+    pub date: Option<String>,
+    /// Compute the transition (`-R`, and implied by -S, -s, -G, -D).
+    pub run: bool,
+    /// Carry the transition out (`-S`).
+    pub simulate: bool,
+    pub show_scores: bool,
+    pub save_graph: Option<String>,
+    pub save_dotfile: Option<String>,
+    pub save_output: Option<String>,
+    pub quiet: bool,
+    pub json: bool,
+}
+
 /// A validated command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -269,6 +288,25 @@ pub enum Command {
     ConfigShow,
     Status(OutputFormat),
     Sim(super::sim::SimArgs),
+    Simulate(SimulateSpec),
+    /// `resource debug-start|debug-stop|... RESOURCE`: `command` is the
+    /// `debug-*` word.
+    Debug {
+        command: String,
+        rsc: String,
+        full: bool,
+    },
+    /// `stonith test DEVICE`.
+    StonithTest {
+        device: String,
+        action: crate::shell::fence_agents::TestAction,
+        node: Option<String>,
+    },
+    /// `cib verify FILE` (file given) / `cluster verify` (file from -f).
+    Verify {
+        file: Option<String>,
+        full: bool,
+    },
 }
 
 impl Command {
@@ -287,6 +325,8 @@ impl Command {
                 | Command::Providers
                 | Command::Agents(_)
                 | Command::Sim(_)
+                | Command::Simulate(_)
+                | Command::Verify { .. }
         )
     }
 

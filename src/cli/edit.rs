@@ -31,11 +31,11 @@ pub struct SystemAgents;
 
 impl Agents for SystemAgents {
     fn metadata(&self, agent: &AgentRef) -> Result<AgentMetadata, AgentError> {
-        agent_info::metadata(agent)
+        agent_info::metadata(&super::agent_config(), agent)
     }
 
     fn find_by_type(&self, kind: &str) -> Vec<AgentRef> {
-        agent_info::all_resource_agents()
+        agent_info::all_resource_agents(&super::agent_config())
             .into_iter()
             .filter(|a| a.kind == kind)
             .collect()
@@ -475,6 +475,30 @@ fn agent_metadata(agent: &AgentRef, ctx: &Ctx, r: &mut Report) -> Option<AgentMe
     }
 }
 
+/// "invalid resource option 'x': not an option of 'AGENT'" (with where to
+/// look when `hint`).
+fn unknown_options(what: &str, unknown: &[&String], meta: &AgentMetadata, hint: bool) -> String {
+    let names = unknown
+        .iter()
+        .map(|u| format!("'{u}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let agent = meta.display_name();
+    let mut s = format!(
+        "invalid {what} option{} {names}: not an option of '{agent}'",
+        if unknown.len() > 1 { "s" } else { "" }
+    );
+    if hint {
+        let group = if what == "stonith" {
+            "stonith"
+        } else {
+            "resource"
+        };
+        s.push_str(&format!(" (see 'warden {group} describe {agent}')"));
+    }
+    s
+}
+
 /// Unknown / missing-required / deprecated parameter reports.
 fn report_params(
     meta: &AgentMetadata,
@@ -490,22 +514,7 @@ fn report_params(
         .filter(|u| only.is_none_or(|o| o.contains(u)))
         .collect();
     if !unknown.is_empty() {
-        r.forceable(format!(
-            "invalid {what} option{} {}: not an option of '{}' (see 'warden {} describe {}')",
-            if unknown.len() > 1 { "s" } else { "" },
-            unknown
-                .iter()
-                .map(|u| format!("'{u}'"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            meta.display_name(),
-            if what == "stonith" {
-                "stonith"
-            } else {
-                "resource"
-            },
-            meta.display_name(),
-        ));
+        r.forceable(unknown_options(what, &unknown, meta, true));
     }
     for m in &check.missing_required {
         let relevant = only.is_none_or(|o| m.split(" or ").any(|n| o.iter().any(|x| x == n)));
@@ -606,7 +615,7 @@ fn resource_create(
     let new_roles = new_role_names(cib);
     let allowed: Option<Vec<String>> = meta
         .as_ref()
-        .map(|m| m.actions.iter().map(|a| a.name.clone()).collect());
+        .map(|m| m.actions().iter().map(|a| a.name.clone()).collect());
     let (user, problems) = ops::user_ops(
         &spec.ops,
         if ctx.force { None } else { allowed.as_deref() },
@@ -983,16 +992,7 @@ fn resource_update(
                 .filter(|u| new_names.contains(u))
                 .collect();
             if !unknown.is_empty() {
-                r.forceable(format!(
-                    "invalid {what} option{} {}: not an option of '{}'",
-                    if unknown.len() > 1 { "s" } else { "" },
-                    unknown
-                        .iter()
-                        .map(|u| format!("'{u}'"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    meta.display_name()
-                ));
+                r.forceable(unknown_options(what, &unknown, &meta, false));
             }
             for m in &check.missing_required {
                 if m.split(" or ").any(|n| touched.iter().any(|t| t == n)) {
@@ -2107,10 +2107,7 @@ mod tests {
                     })
                 }
             };
-            agent_info::parse_metadata(agent, xml).map_err(|why| AgentError::BadMetadata {
-                agent: agent.to_string(),
-                why,
-            })
+            agent_info::from_metadata_xml(agent, xml)
         }
 
         fn find_by_type(&self, kind: &str) -> Vec<AgentRef> {

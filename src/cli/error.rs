@@ -38,6 +38,9 @@ pub enum CliError {
     /// A command that only makes sense on the live cluster.
     #[error("'{command}' acts on the live cluster, which warden reaches through its daemon, and the daemon is not available in this version; this command has no file mode")]
     LiveOnly { command: String },
+    /// A live-only command given a CIB file.
+    #[error("'{command}' acts on the running cluster (it changes real nodes), so it cannot work on a CIB file: run it without -f FILE / CIB_file, through the warden daemon")]
+    NoFileMode { command: String },
     /// A command that exists in the grammar but is not available yet.
     #[error("'{0}' is not available in this version of warden")]
     Unimplemented(String),

@@ -166,6 +166,97 @@ pub const FLAGS: &[FlagDef] = &[
         help: "Simulator: run COUNT seeds with random faults and report the failing ones",
         global: false,
     },
+    FlagDef {
+        long: "xml-file",
+        short: Some('x'),
+        value: Some("FILE"),
+        help: "Read the CIB from FILE (as -f)",
+        global: false,
+    },
+    FlagDef {
+        long: "set-datetime",
+        short: Some('t'),
+        value: Some("DATE"),
+        help: "Take DATE (ISO 8601, e.g. '2025-06-01 00:00:00Z') as the time now",
+        global: false,
+    },
+    FlagDef {
+        long: "date",
+        short: None,
+        value: Some("DATE"),
+        help: "Same as --set-datetime",
+        global: false,
+    },
+    FlagDef {
+        long: "run",
+        short: Some('R'),
+        value: None,
+        help: "Compute the transition and show what the cluster would do",
+        global: false,
+    },
+    FlagDef {
+        long: "simulate",
+        short: Some('S'),
+        value: None,
+        help: "Like --run, then carry the transition out (every action succeeding) and show the resulting status",
+        global: false,
+    },
+    FlagDef {
+        long: "show-scores",
+        short: Some('s'),
+        value: None,
+        help: "Show the allocation scores",
+        global: false,
+    },
+    FlagDef {
+        long: "save-graph",
+        short: Some('G'),
+        value: Some("FILE"),
+        help: "Write the transition graph to FILE (Pacemaker's XML)",
+        global: false,
+    },
+    FlagDef {
+        long: "save-dotfile",
+        short: Some('D'),
+        value: Some("FILE"),
+        help: "Write the transition graph to FILE (dot)",
+        global: false,
+    },
+    FlagDef {
+        long: "save-output",
+        short: Some('O'),
+        value: Some("FILE"),
+        help: "Write the resulting CIB to FILE",
+        global: false,
+    },
+    FlagDef {
+        long: "quiet",
+        short: Some('Q'),
+        value: None,
+        help: "Show only what is essential",
+        global: false,
+    },
+    FlagDef {
+        long: "action",
+        short: None,
+        value: Some("ACTION"),
+        help: "The device action to test: status (default), list or monitor",
+        global: false,
+    },
+    FlagDef {
+        long: "node",
+        short: None,
+        value: Some("NODE"),
+        help: "The node whose power status to ask for",
+        global: false,
+    },
+    FlagDef {
+        long: "json",
+        short: None,
+        value: None,
+        help: "Print the outcome as JSON (actions, placement, fenced, ...) instead of text",
+        global: false,
+    },
 ];
 
 /// The flags given, typed.
@@ -191,6 +282,19 @@ pub struct Flags {
     pub nodes: Option<String>,
     pub cib: Option<String>,
     pub swarm: Option<String>,
+    pub xml_file: Option<String>,
+    /// `--set-datetime` or `--date`.
+    pub date: Option<String>,
+    pub run: bool,
+    pub simulate: bool,
+    pub show_scores: bool,
+    pub save_graph: Option<String>,
+    pub save_dotfile: Option<String>,
+    pub save_output: Option<String>,
+    pub quiet: bool,
+    pub json: bool,
+    pub action: Option<String>,
+    pub node: Option<String>,
     /// Long names of the flags given, in order, for per-command checks.
     pub given: Vec<&'static str>,
 }
@@ -218,6 +322,18 @@ impl Flags {
             "nodes" => self.nodes = value,
             "cib" => self.cib = value,
             "swarm" => self.swarm = value,
+            "xml-file" => self.xml_file = value,
+            "set-datetime" | "date" => self.date = value,
+            "run" => self.run = true,
+            "simulate" => self.simulate = true,
+            "show-scores" => self.show_scores = true,
+            "save-graph" => self.save_graph = value,
+            "save-dotfile" => self.save_dotfile = value,
+            "save-output" => self.save_output = value,
+            "quiet" => self.quiet = true,
+            "json" => self.json = true,
+            "action" => self.action = value,
+            "node" => self.node = value,
             other => unreachable!("flag --{other} is in FLAGS but not handled"),
         }
         if !self.given.contains(&def.long) {
@@ -291,10 +407,18 @@ where
             let c = chars.next().unwrap_or('-');
             let def =
                 find_short(c).ok_or_else(|| CliError::usage(format!("unknown option '{arg}'")))?;
-            let rest: String = chars.collect();
+            let mut rest: String = chars.collect();
+            // Switches may be bundled (`-SQ`); the last may take a value.
+            let mut def = def;
+            while def.value.is_none() && !rest.is_empty() {
+                out.flags.set(def, None);
+                let c = rest.remove(0);
+                def = find_short(c)
+                    .ok_or_else(|| CliError::usage(format!("unknown option '-{c}' in '{arg}'")))?;
+            }
+            let c = def.short.unwrap_or(c);
             let value = match def.value {
-                None if rest.is_empty() => None,
-                None => return Err(CliError::usage(format!("unknown option '{arg}'"))),
+                None => None,
                 Some(_) if !rest.is_empty() => Some(rest),
                 Some(what) => Some(it.next().ok_or_else(|| {
                     CliError::usage(format!("option '-{c}' needs a value: -{c} {what}"))
@@ -362,7 +486,11 @@ mod tests {
             lex(["--frobnicate"]).unwrap_err().to_string(),
             "unknown option '--frobnicate'"
         );
-        assert_eq!(lex(["-x"]).unwrap_err().to_string(), "unknown option '-x'");
+        assert_eq!(lex(["-y"]).unwrap_err().to_string(), "unknown option '-y'");
+        assert_eq!(
+            lex(["-Sy"]).unwrap_err().to_string(),
+            "unknown option '-y' in '-Sy'"
+        );
         assert!(lex(["--group"])
             .unwrap_err()
             .to_string()
@@ -371,6 +499,15 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("takes no value"));
+    }
+
+    #[test]
+    fn bundled_switches_and_a_last_value() {
+        let l = lex(["simulate", "-SQx", "cib.xml", "-st2025-06-01"]).unwrap();
+        assert!(l.flags.simulate && l.flags.quiet && l.flags.show_scores);
+        assert_eq!(l.flags.xml_file.as_deref(), Some("cib.xml"));
+        assert_eq!(l.flags.date.as_deref(), Some("2025-06-01"));
+        assert_eq!(l.words, words(&["simulate"]));
     }
 
     #[test]

@@ -132,7 +132,20 @@ fn command(
                 out: args.first().cloned(),
             }
         }
-        "cluster verify" | "cib verify" => Command::Unimplemented(name),
+        "cib verify" => {
+            exactly(args, 1, "FILE")?;
+            Command::Verify {
+                file: Some(args[0].clone()),
+                full: flags.full,
+            }
+        }
+        "cluster verify" => {
+            exactly(args, 0, "")?;
+            Command::Verify {
+                file: None,
+                full: flags.full,
+            }
+        }
         "cluster setup" | "stonith fence" => Command::LiveOnly(path.join(" ")),
         "property set" => {
             at_least(args, 1, "NAME=VALUE")?;
@@ -233,7 +246,30 @@ fn command(
             at_most(args, 1)?;
             Command::Agents(args.first().cloned())
         }
-        "resource debug-start" => Command::Unimplemented(path.join(" ")),
+        "resource debug-start" => {
+            exactly(args, 1, "RESOURCE")?;
+            Command::Debug {
+                command: path[1].clone(),
+                rsc: args[0].clone(),
+                full: flags.full,
+            }
+        }
+        "stonith test" => {
+            exactly(args, 1, "DEVICE")?;
+            let action = match flags.action.as_deref() {
+                None => crate::shell::fence_agents::TestAction::Status,
+                Some(a) => crate::shell::fence_agents::TestAction::parse(a).ok_or_else(|| {
+                    CliError::usage(format!(
+                        "'{a}' is not an action 'stonith test' runs: expected status, list or monitor (it never changes power)"
+                    ))
+                })?,
+            };
+            Command::StonithTest {
+                device: args[0].clone(),
+                action,
+                node: flags.node.clone(),
+            }
+        }
         "constraint colocation add" => Command::ColocationAdd(colocation(args)?),
         "constraint colocation delete" => {
             exactly(args, 2, "RESOURCE WITH-RESOURCE")?;
@@ -366,6 +402,26 @@ fn command(
                 args.first().cloned(),
                 flags,
             )?)
+        }
+        "simulate" => {
+            exactly(args, 0, "")?;
+            let run = flags.run
+                || flags.simulate
+                || flags.show_scores
+                || flags.save_graph.is_some()
+                || flags.save_dotfile.is_some();
+            Command::Simulate(SimulateSpec {
+                xml_file: flags.xml_file.clone(),
+                date: flags.date.clone(),
+                run,
+                simulate: flags.simulate,
+                show_scores: flags.show_scores,
+                save_graph: flags.save_graph.clone(),
+                save_dotfile: flags.save_dotfile.clone(),
+                save_output: flags.save_output.clone(),
+                quiet: flags.quiet,
+                json: flags.json,
+            })
         }
         "completion" => {
             exactly(args, 1, "bash|zsh|fish")?;

@@ -14,6 +14,7 @@
 
 pub mod agent_info;
 pub mod command;
+pub mod debug;
 pub mod edit;
 pub mod error;
 pub mod flags;
@@ -25,7 +26,9 @@ pub mod properties;
 pub mod secrets;
 pub mod show;
 pub mod sim;
+pub mod simulate;
 pub mod spec;
+pub mod stonith_test;
 
 use crate::core::action::{AgentRef, Standard};
 use crate::core::cib::{self, Change, Cib};
@@ -64,7 +67,7 @@ pub fn run(
     err: &mut dyn Write,
 ) -> u8 {
     match run_inner(args, env_file, out, err) {
-        Ok(()) => 0,
+        Ok(code) => code,
         Err(e) => {
             report(&e, err);
             1
@@ -108,7 +111,7 @@ fn run_inner(
     env_file: Option<&str>,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> Result<(), CliError> {
+) -> Result<u8, CliError> {
     let lexed = flags::lex(args.iter().cloned())?;
     if lexed.flags.debug {
         init_logging();
@@ -127,19 +130,32 @@ fn run_inner(
             source: e,
         })
     };
+    let file = flags.file.as_deref().or(env_file);
     match &cmd {
-        Command::Help(path) => return write(out, &help::help_text(path)?),
         Command::Sim(a) => return sim::run(a, out, err),
-        Command::Version => return write(out, &format!("warden {}\n", env!("CARGO_PKG_VERSION"))),
-        Command::Completion(shell) => return write(out, &help::completion(shell)?),
+        Command::Help(path) => return write(out, &help::help_text(path)?).map(|_| 0),
+        Command::Version => {
+            return write(out, &format!("warden {}\n", env!("CARGO_PKG_VERSION"))).map(|_| 0)
+        }
+        Command::Completion(shell) => return write(out, &help::completion(shell)?).map(|_| 0),
+        Command::LiveOnly(c) if file.is_some() => {
+            return Err(CliError::NoFileMode { command: c.clone() })
+        }
         Command::LiveOnly(c) => return Err(CliError::LiveOnly { command: c.clone() }),
         Command::Unimplemented(c) => return Err(CliError::Unimplemented(c.clone())),
+        Command::Simulate(spec) => return simulate::run(spec, file, out, err),
+        Command::Verify { file: given, full } => {
+            let Some(f) = given.as_deref().or(file) else {
+                return Err(CliError::LiveMode { command: name });
+            };
+            return verify(f, *full, out);
+        }
         _ => {}
     }
     if !cmd.needs_cib() {
-        return write(out, &agent_command(&cmd, flags, &SystemAgents)?);
+        return write(out, &agent_command(&cmd, flags, &SystemAgents)?).map(|_| 0);
     }
-    let Some(file) = flags.file.as_deref().or(env_file) else {
+    let Some(file) = file else {
         return Err(CliError::LiveMode { command: name });
     };
     let path = Path::new(file);
@@ -177,10 +193,67 @@ fn run_inner(
             })?;
             tracing::debug!(file, epoch = cib.epoch, "CIB written");
         }
-        return Ok(());
+        return Ok(0);
     }
-    let text = read_command(&cib, &cmd, flags)?;
-    write(out, &text)
+    if let Command::StonithTest {
+        device,
+        action,
+        node,
+    } = &cmd
+    {
+        let (text, code) =
+            stonith_test::run(&cib, &agent_config(), device, *action, node.as_deref())?;
+        write(out, &text)?;
+        return Ok(code);
+    }
+    if let Command::Debug { command, rsc, full } = &cmd {
+        let (text, code) = debug::run(&cib, &agent_config(), command, rsc, *full)?;
+        write(out, &text)?;
+        return Ok(code);
+    }
+    let text = read_command(&cib, &cmd, flags, err)?;
+    write(out, &text).map(|_| 0)
+}
+
+/// Exit code of `verify` for a CIB with errors.
+pub const EXIT_VERIFY_ERRORS: u8 = 1;
+
+/// `cib verify` / `cluster verify`: every problem, then a summary line.
+fn verify(file: &str, full: bool, out: &mut dyn Write) -> Result<u8, CliError> {
+    use crate::core::cib::verify as v;
+    let text = store::read_optional(Path::new(file))
+        .map_err(|e| CliError::Io {
+            action: "cannot read the CIB file",
+            path: file.to_string(),
+            source: e,
+        })?
+        .ok_or_else(|| {
+            CliError::rejected(format!(
+                "cannot read the CIB file {file}: it does not exist"
+            ))
+        })?;
+    let mut diags = v::verify(&text, file);
+    if full && !crate::core::cib::diag::has_errors(&diags) {
+        // What the scheduler reads but cannot act on.
+        if let Some(cib) = cib::parse(&text, file).cib {
+            for w in crate::core::scheduler::current_state(&cib, now()).warnings {
+                diags.push(crate::core::cib::Diagnostic::warning(format!(
+                    "scheduler: {w}"
+                )));
+            }
+        }
+    }
+    out.write_all(v::render(&diags).as_bytes())
+        .map_err(|e| CliError::Io {
+            action: "cannot write to",
+            path: "standard output".into(),
+            source: e,
+        })?;
+    Ok(if v::exit_code(&diags) == 0 {
+        0
+    } else {
+        EXIT_VERIFY_ERRORS
+    })
 }
 
 /// Reads and checks a CIB file; a missing file is an empty CIB (as `pcs -f`
@@ -209,7 +282,12 @@ pub fn load(path: &Path) -> Result<Cib, CliError> {
     Ok(parsed.cib.expect("no errors means a CIB"))
 }
 
-fn read_command(cib: &Cib, cmd: &Command, flags: &flags::Flags) -> Result<String, CliError> {
+fn read_command(
+    cib: &Cib,
+    cmd: &Command,
+    flags: &flags::Flags,
+    err: &mut dyn Write,
+) -> Result<String, CliError> {
     let secrets = flags.show_secrets;
     Ok(match cmd {
         Command::ClusterCib { out: None } => cib::to_xml(cib),
@@ -250,7 +328,14 @@ fn read_command(cib: &Cib, cmd: &Command, flags: &flags::Flags) -> Result<String
         Command::NodeAttribute { node, .. } => show::node_attributes(cib, node.as_deref()),
         Command::ConfigShow => show::config(cib, secrets, flags.full),
         Command::Status(format) => {
-            let view = crate::status::build(cib);
+            let view = crate::status::build(cib, now());
+            // Standard output stays what crm_mon prints; the warnings go
+            // beside it (and into the JSON).
+            if *format != OutputFormat::Json {
+                for w in &view.warnings {
+                    let _ = writeln!(err, "Warning: {w}");
+                }
+            }
             match format {
                 OutputFormat::Text => crate::status::text::render(&view),
                 OutputFormat::Json => {
@@ -263,6 +348,33 @@ fn read_command(cib: &Cib, cmd: &Command, flags: &flags::Flags) -> Result<String
         }
         other => unreachable!("not a read command: {other:?}"),
     })
+}
+
+/// Where the agents are: the usual places, or `OCF_ROOT` (OCF agents, as
+/// the agents themselves read it), `WARDEN_LSB_DIR` (LSB init scripts) and
+/// `WARDEN_FENCE_AGENT_DIR` (fence agents) from the environment.
+pub fn agent_config() -> crate::shell::executor::ExecutorConfig {
+    let mut cfg = crate::shell::executor::ExecutorConfig::default();
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(d) = var("OCF_ROOT") {
+        cfg.ocf_root = d.into();
+    }
+    if let Some(d) = var("WARDEN_LSB_DIR") {
+        cfg.lsb_dir = d.into();
+    }
+    if let Some(d) = var("WARDEN_FENCE_AGENT_DIR") {
+        cfg.fence_agent_dir = d.into();
+    }
+    cfg
+}
+
+/// The time now, for what depends on it (failure expiry, date rules).
+pub fn now() -> crate::core::time::Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    crate::core::time::Timestamp(ms)
 }
 
 /// Commands about agents (no CIB needed).
@@ -303,7 +415,7 @@ fn agent_command(
         }
         Command::ListAgents { filter, stonith } => {
             let refs: Vec<AgentRef> = if *stonith {
-                agent_info::list_agents(&Standard::Stonith, None)
+                agent_info::list_agents(&agent_config(), &Standard::Stonith, None)
                     .into_iter()
                     .map(|kind| AgentRef {
                         standard: Standard::Stonith,
@@ -312,7 +424,7 @@ fn agent_command(
                     })
                     .collect()
             } else {
-                agent_info::all_resource_agents()
+                agent_info::all_resource_agents(&agent_config())
             };
             let name_of = |a: &AgentRef| {
                 if *stonith {
@@ -324,9 +436,18 @@ fn agent_command(
             let descs: Vec<Option<String>> = if flags.nodesc {
                 vec![None; refs.len()]
             } else {
-                agent_info::metadata_many(&refs)
+                agent_info::metadata_many(&agent_config(), &refs)
                     .into_iter()
-                    .map(|m| m.ok().and_then(|m| m.shortdesc))
+                    .map(|m| {
+                        m.ok()
+                            .map(|m| {
+                                m.md.shortdesc
+                                    .split_whitespace()
+                                    .collect::<Vec<_>>()
+                                    .join(" ")
+                            })
+                            .filter(|d| !d.is_empty())
+                    })
                     .collect()
             };
             let mut s = String::new();
@@ -351,12 +472,12 @@ fn agent_command(
             }
             Ok(s)
         }
-        Command::Standards => Ok(lines(agent_info::list_standards())),
-        Command::Providers => Ok(lines(agent_info::list_ocf_providers())),
+        Command::Standards => Ok(lines(agent_info::list_standards(&agent_config()))),
+        Command::Providers => Ok(lines(agent_info::list_ocf_providers(&agent_config()))),
         Command::Agents(spec) => {
             let list = match spec.as_deref() {
                 None => {
-                    let mut v: Vec<String> = agent_info::all_resource_agents()
+                    let mut v: Vec<String> = agent_info::all_resource_agents(&agent_config())
                         .into_iter()
                         .map(|a| a.kind)
                         .collect();
@@ -375,7 +496,7 @@ fn agent_command(
                             "unknown standard '{std}': expected ocf, lsb, systemd, service or stonith"
                         )));
                     }
-                    agent_info::list_agents(&standard, prov)
+                    agent_info::list_agents(&agent_config(), &standard, prov)
                 }
             };
             Ok(lines(list))

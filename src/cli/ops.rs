@@ -116,7 +116,7 @@ pub fn agent_defaults(
 ) -> Vec<ActionInfo> {
     let mut list: Vec<ActionInfo> = meta
         .map(|m| {
-            m.actions
+            m.md.actions
                 .iter()
                 .filter(|a| {
                     if necessary_only || stonith {
@@ -367,18 +367,25 @@ mod tests {
         }
     }
 
-    fn ipaddr2() -> AgentMetadata {
+    fn with_actions(actions: Vec<ActionInfo>) -> AgentMetadata {
         AgentMetadata {
-            actions: vec![
-                action("start", None, Some("20s")),
-                action("stop", None, Some("20s")),
-                action("status", Some("10s"), Some("20s")),
-                action("monitor", Some("10s"), Some("20s")),
-                action("meta-data", None, Some("5s")),
-                action("validate-all", None, Some("20s")),
-            ],
+            md: crate::shell::agents::AgentMetadata {
+                actions,
+                ..Default::default()
+            },
             ..AgentMetadata::default()
         }
+    }
+
+    fn ipaddr2() -> AgentMetadata {
+        with_actions(vec![
+            action("start", None, Some("20s")),
+            action("stop", None, Some("20s")),
+            action("status", Some("10s"), Some("20s")),
+            action("monitor", Some("10s"), Some("20s")),
+            action("meta-data", None, Some("5s")),
+            action("validate-all", None, Some("20s")),
+        ])
     }
 
     #[test]
@@ -421,13 +428,10 @@ mod tests {
 
     #[test]
     fn clashing_default_intervals_are_made_unique() {
-        let m = AgentMetadata {
-            actions: vec![
-                action("monitor", Some("10s"), None),
-                action("monitor", Some("10"), None),
-            ],
-            ..AgentMetadata::default()
-        };
+        let m = with_actions(vec![
+            action("monitor", Some("10s"), None),
+            action("monitor", Some("10"), None),
+        ]);
         let (ops, warnings) = complete(Vec::new(), &agent_defaults(Some(&m), false, false), true);
         assert_eq!(ops[1].interval(), "11");
         assert_eq!(warnings.len(), 1);

@@ -68,7 +68,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         path: &["cluster", "verify"],
         args: "[--full]",
-        help: "Check the CIB for errors",
+        help: "Check the CIB (-f FILE) for errors: every problem with file, line and id; exit 1 on errors (crm_verify exits 78), 0 with warnings only; --full adds what the scheduler cannot act on",
         flags: &["full"],
     },
     CommandSpec {
@@ -79,8 +79,8 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         path: &["cib", "verify"],
-        args: "FILE",
-        help: "Check a CIB file for errors",
+        args: "FILE [--full]",
+        help: "Check a CIB file for errors: every problem with file, line and id; exit 1 on errors (crm_verify exits 78), 0 with warnings only; --full adds what the scheduler cannot act on",
         flags: &["full"],
     },
     CommandSpec {
@@ -199,8 +199,8 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         path: &["resource", "debug-start|debug-stop|debug-monitor|debug-promote|debug-demote"],
-        args: "RESOURCE",
-        help: "Run a resource action on this machine and show its output",
+        args: "RESOURCE [--full]",
+        help: "Run an action of a resource, as the CIB configures it, on this machine and show its result and output (--full: with the agent's trace); exits with the agent's result",
         flags: &["full"],
     },
     CommandSpec {
@@ -330,6 +330,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         flags: &[],
     },
     CommandSpec {
+        path: &["stonith", "test"],
+        args: "DEVICE [--action status|list|monitor] [--node NODE]",
+        help: "Run one non-destructive action of a fence device, with its configured parameters, from this machine and show the answer (power on/off, plugs, reachable)",
+        flags: &["action", "node"],
+    },
+    CommandSpec {
         path: &["stonith", "fence|confirm"],
         args: "NODE",
         help: "Fence a node (live cluster only)",
@@ -374,7 +380,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         path: &["status"],
         args: "[--output-as text|json|xml]",
-        help: "Show nodes, resources and failures as the CIB records them",
+        help: "Show nodes, resources and failures as the scheduler reads them from the CIB: crm_mon -1 -r's text, crm_mon's XML (--output-as xml) or warden's JSON (summary, nodes, resources, fencing_devices, failed_actions, warnings); fencing warnings on standard error",
         flags: &["output-as", "full"],
     },
     CommandSpec {
@@ -382,6 +388,24 @@ pub const COMMANDS: &[CommandSpec] = &[
         args: "[SCENARIO] [--seed N] [--nodes N] [--cib FILE] | --swarm COUNT [--seed FIRST] [--nodes N] [--cib FILE]",
         help: "Run a simulated cluster and print its timeline (default: a two-node OpenNebula failover); --swarm runs many seeds with random faults",
         flags: &["seed", "nodes", "cib", "swarm"],
+    },
+    CommandSpec {
+        path: &["simulate"],
+        args: "[-x FILE] [-S | -R] [-s] [-t DATE] [-G FILE] [-D FILE] [-O FILE] [-Q] [--json]",
+        help: "Show what the cluster would do with a CIB, and the status that would result (crm_simulate)",
+        flags: &[
+            "xml-file",
+            "set-datetime",
+            "date",
+            "run",
+            "simulate",
+            "show-scores",
+            "save-graph",
+            "save-dotfile",
+            "save-output",
+            "quiet",
+            "json",
+        ],
     },
     CommandSpec {
         path: &["completion"],

@@ -310,22 +310,25 @@ impl Controller {
                     return;
                 }
                 let t = self.transition.take().expect("checked");
-                let (done, failed, total) = t.progress();
+                let progress = t.progress();
                 out.push(Out::Log(crate::core::node::Decision::TransitionDone {
                     id: t.id,
-                    done,
-                    failed,
-                    total,
+                    progress,
                 }));
-                // A transition that ran everything leaves the DC idle (the
-                // results were the expected ones, so the schedule they lead
-                // to is the one just run); one that stopped short is
-                // followed by a new schedule, unless only refused fencing
-                // stopped it (then the DC waits for a change or a timer).
+                // A transition that was not aborted leaves the DC idle, even
+                // with incomplete actions (waiting on unrunnable ones): the
+                // results were the expected ones, so scheduling now would
+                // give the graph just run; the next event reschedules, as in
+                // Pacemaker. One that was aborted (a failure, a timeout, a
+                // change) is followed by a new schedule, unless only refused
+                // fencing stopped it (then the DC waits for a change or a
+                // timer).
                 if self.quiet_failure {
                     self.quiet_failure = false;
-                } else if done != total && self.dirty.is_none() {
-                    self.dirty = Some(format!("transition {} stopped short", t.id));
+                } else if self.dirty.is_none() {
+                    if let Some(reason) = t.aborted() {
+                        self.dirty = Some(format!("transition {} aborted: {reason}", t.id));
+                    }
                 }
                 continue;
             }
@@ -343,7 +346,16 @@ impl Controller {
             }
             self.busy_logged = false;
             let reason = self.dirty.take().expect("checked");
-            let schedule = scheduler::schedule(ctx.cib, now);
+            // The live cluster compares digests of the real values (a
+            // simulation of a shared CIB masks secrets; this CIB is ours).
+            let schedule = scheduler::schedule_with(
+                ctx.cib,
+                now,
+                scheduler::ScheduleOptions {
+                    show_scores: false,
+                    sanitized: false,
+                },
+            );
             for (node, rsc_id, action, interval_ms, changed) in
                 expired_recurring_failures(ctx.cib, now, ctx.members)
             {
@@ -427,6 +439,7 @@ impl Controller {
                         )
                     });
                 let key = format!("{}:{}:{}:{}", id.0, t.id, expected_rc, self.term);
+                let digest = crate::core::scheduler::digest::request_digest(request);
                 h.record(&OpResult {
                     node: &request.node,
                     task: &request.action,
@@ -439,6 +452,7 @@ impl Controller {
                     exit_reason: Some("the controller timed out waiting for the result"),
                     now: ctx.now,
                     exec_ms: 0,
+                    op_digest: Some(&digest),
                 });
                 let attrs = crate::core::replication::recorded_attrs(ctx.cib, &request.node);
                 out.push(Out::Broadcast(crate::core::node::Message::History(
@@ -697,6 +711,7 @@ fn current_history(cib: &Cib, node: &str, rsc: &str) -> Option<RscHistory> {
                 last_rc_change: o.last_rc_change.unwrap_or(0),
                 exec_ms: o.exec_time.unwrap_or(0).max(0) as u64,
                 queue_ms: o.queue_time.unwrap_or(0).max(0) as u64,
+                op_digest: o.op_digest.clone(),
             })
             .collect(),
     })
@@ -855,5 +870,93 @@ mod tests {
             !c.is_idle(),
             "a start from an earlier DC changes the picture"
         );
+    }
+
+    /// A graph of: 0 a pseudo action; 1 a shutdown waiting on an action the
+    /// scheduler found unrunnable; 2 a shutdown waiting on 1.
+    fn graph_with_a_blocked_branch() -> crate::core::scheduler::graph::TransitionGraph {
+        use crate::core::scheduler::graph::{GraphAction, TransitionGraph};
+        let shutdown = |id: u32, inputs: Vec<ActionId>, unrunnable| GraphAction {
+            id: ActionId(id),
+            kind: GraphActionKind::Shutdown {
+                node: format!("n{id}"),
+            },
+            inputs,
+            unrunnable_inputs: unrunnable,
+        };
+        TransitionGraph {
+            actions: vec![
+                GraphAction {
+                    id: ActionId(0),
+                    kind: GraphActionKind::Pseudo {
+                        name: "all_stopped".into(),
+                    },
+                    inputs: vec![],
+                    unrunnable_inputs: vec![],
+                },
+                shutdown(
+                    1,
+                    vec![],
+                    vec![GraphActionKind::Pseudo {
+                        name: "stonith-ng".into(),
+                    }],
+                ),
+                shutdown(2, vec![ActionId(1)], vec![]),
+            ],
+            stonith_timeout_ms: 60_000,
+            cluster_delay_ms: 60_000,
+            batch_limit: 0,
+        }
+    }
+
+    fn tick(c: &mut Controller) -> Vec<String> {
+        let cib = Cib::empty();
+        let m = members(&[("n1", 1)]);
+        let given_up = BTreeMap::new();
+        let ctx = Ctx {
+            now: Timestamp::from_secs(1000),
+            me: "n1",
+            cib: &cib,
+            members: &m,
+            fencing_given_up: &given_up,
+        };
+        let mut out = Vec::new();
+        c.tick(&ctx, &mut out);
+        out.iter()
+            .map(|o| match o {
+                Out::Log(d) => format!("log {d}"),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn incomplete_actions_never_fire_and_leave_the_dc_idle() {
+        let mut c = Controller::new("t1".into());
+        c.dirty = None;
+        c.transition = Some(Transition::new(4, graph_with_a_blocked_branch()));
+        assert_eq!(
+            tick(&mut c),
+            vec![
+                "log transition 4 complete: 1 done, 2 incomplete (waiting on actions that cannot run)"
+            ]
+        );
+        assert!(c.is_idle(), "no reschedule until the next event");
+    }
+
+    #[test]
+    fn an_aborted_transition_is_followed_by_a_new_schedule() {
+        let mut c = Controller::new("t1".into());
+        c.dirty = None;
+        let mut t = Transition::new(5, graph_with_a_blocked_branch());
+        t.abort("a configuration change");
+        c.transition = Some(t);
+        let log = tick(&mut c);
+        assert_eq!(
+            log[0],
+            "log transition 5 ended: 0 done, 0 failed, 1 not run, 2 incomplete"
+        );
+        // The empty CIB schedules nothing: the new schedule ends idle.
+        assert_eq!(log[1..], ["log idle: nothing to do".to_string()]);
     }
 }

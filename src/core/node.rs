@@ -111,7 +111,9 @@ pub enum Effect {
     /// Write the node's CIB ([`Node::cib`], now at `version`) to disk. The
     /// CIB is not copied into the effect: the driver reads it when it
     /// writes, which always writes the latest.
-    PersistCib { version: Version },
+    PersistCib {
+        version: Version,
+    },
     /// Answer a client request.
     Reply {
         request_id: u64,
@@ -373,9 +375,7 @@ pub enum Decision {
     },
     TransitionDone {
         id: u64,
-        done: usize,
-        failed: usize,
-        total: usize,
+        progress: crate::core::transition::Progress,
     },
     Idle,
     /// A new DC waits for actions it did not start.
@@ -491,20 +491,25 @@ impl fmt::Display for Decision {
             Decision::Aborted { transition, reason } => {
                 write!(f, "transition {transition} aborted: {reason}")
             }
-            Decision::TransitionDone {
-                id,
-                done,
-                failed,
-                total,
-            } => {
-                if *failed == 0 && done == total {
-                    write!(f, "transition {id} complete ({total} actions)")
+            Decision::TransitionDone { id, progress: p } => {
+                if p.done == p.total {
+                    write!(f, "transition {id} complete ({} actions)", p.total)
+                } else if p.failed == 0 && p.skipped == 0 {
+                    write!(
+                        f,
+                        "transition {id} complete: {} done, {} incomplete (waiting on actions that cannot run)",
+                        p.done, p.incomplete
+                    )
                 } else {
                     write!(
                         f,
-                        "transition {id} ended: {done} done, {failed} failed, {} not run",
-                        total - done - failed
-                    )
+                        "transition {id} ended: {} done, {} failed, {} not run",
+                        p.done, p.failed, p.skipped
+                    )?;
+                    if p.incomplete > 0 {
+                        write!(f, ", {} incomplete", p.incomplete)?;
+                    }
+                    Ok(())
                 }
             }
             Decision::Idle => write!(f, "idle: nothing to do"),
@@ -612,6 +617,7 @@ impl LocalLrm {
                 last_rc_change: 0,
                 exec_ms: 0,
                 queue_ms: 0,
+                op_digest: Some(crate::core::scheduler::digest::request_digest(&c.request)),
             };
             match entry.ops.iter().position(|o| o.id == op.id) {
                 Some(i) => entry.ops[i] = op,
@@ -816,8 +822,8 @@ impl Node {
         self.controller.as_ref().is_none_or(|c| c.is_idle())
     }
 
-    /// The running transition's id and (done, failed, total), if DC.
-    pub fn transition_progress(&self) -> Option<(u64, (usize, usize, usize))> {
+    /// The running transition's id and how its actions stand, if DC.
+    pub fn transition_progress(&self) -> Option<(u64, crate::core::transition::Progress)> {
         let t = self.controller.as_ref()?.transition()?;
         Some((t.id, t.progress()))
     }
@@ -1466,6 +1472,7 @@ impl Node {
             .history
             .entry(req.rsc_id.clone())
             .or_insert_with(|| desc_of(req));
+        let digest = crate::core::scheduler::digest::request_digest(req);
         let failed = h.record(&OpResult {
             node: &self.name,
             task: &req.action,
@@ -1478,6 +1485,7 @@ impl Node {
             exit_reason: result.exit_reason.as_deref(),
             now,
             exec_ms: result.duration_ms,
+            op_digest: Some(&digest),
         });
         if failed {
             replication::record_failure(
@@ -1712,10 +1720,9 @@ impl Node {
         }
         if self.persist {
             self.persist = false;
-            self.effects
-                .push_back(Effect::PersistCib {
-                    version: self.cib.version(),
-                });
+            self.effects.push_back(Effect::PersistCib {
+                version: self.cib.version(),
+            });
         }
     }
 }

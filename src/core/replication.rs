@@ -100,6 +100,11 @@ pub struct OpEntry {
     pub last_rc_change: i64,
     pub exec_ms: u64,
     pub queue_ms: u64,
+    /// `op-digest`: the digest of the parameters the action ran with
+    /// ([`crate::core::scheduler::digest::request_digest`]), so that the
+    /// scheduler sees a definition changed since (without it every
+    /// definition looks changed).
+    pub op_digest: Option<String>,
 }
 
 /// One resource's operation history on one node (`lrm_resource`).
@@ -126,6 +131,8 @@ pub struct OpResult<'a> {
     pub exit_reason: Option<&'a str>,
     pub now: Timestamp,
     pub exec_ms: u64,
+    /// See [`OpEntry::op_digest`].
+    pub op_digest: Option<&'a str>,
 }
 
 /// Whether a result is a failure (Pacemaker's `did_rsc_op_fail`): anything
@@ -209,6 +216,7 @@ impl RscHistory {
                 last_rc_change: r.now.secs(),
                 exec_ms: r.exec_ms,
                 queue_ms: 0,
+                op_digest: r.op_digest.map(str::to_string),
             });
         }
         failed
@@ -249,6 +257,7 @@ impl OpEntry {
             last_rc_change: Some(self.last_rc_change),
             exec_time: Some(self.exec_ms as i64),
             queue_time: Some(self.queue_ms as i64),
+            op_digest: self.op_digest.clone(),
             ..LrmRscOp::default()
         }
     }
@@ -1062,6 +1071,7 @@ mod tests {
             exit_reason: Some("boom"),
             now: Timestamp::from_secs(1000),
             exec_ms: 12,
+            op_digest: Some("0123abcd"),
         }
     }
 

@@ -146,3 +146,55 @@ mod tests {
         }
     }
 }
+
+/// An interval as Pacemaker writes it in messages (`pcmk__readable_interval`):
+/// days, hours and minutes only when the interval is strictly larger than
+/// one of them, then seconds with milliseconds (`1.500s`) or milliseconds
+/// alone, `0s` for zero. The strict comparisons are Pacemaker's: 60000 ms
+/// is `60s`, 1000 ms is `1000ms`.
+pub fn readable_interval(mut ms: u64) -> String {
+    use std::fmt::Write as _;
+    const S: u64 = 1000;
+    const M: u64 = 60 * S;
+    const H: u64 = 60 * M;
+    const D: u64 = 24 * H;
+    let mut out = String::new();
+    for (unit, suffix) in [(D, "d"), (H, "h"), (M, "m")] {
+        if ms > unit {
+            let _ = write!(out, "{}{suffix}", ms / unit);
+            ms %= unit;
+        }
+    }
+    if ms > S {
+        let _ = write!(out, "{}", ms / S);
+        if !ms.is_multiple_of(S) {
+            let _ = write!(out, ".{:03}", ms % S);
+        }
+        out.push('s');
+    } else if ms > 0 {
+        let _ = write!(out, "{ms}ms");
+    } else if out.is_empty() {
+        out.push_str("0s");
+    }
+    out
+}
+
+#[cfg(test)]
+mod readable_interval_tests {
+    use super::readable_interval;
+
+    #[test]
+    fn units_appear_only_above_one_whole_unit() {
+        assert_eq!(readable_interval(0), "0s");
+        assert_eq!(readable_interval(500), "500ms");
+        assert_eq!(readable_interval(1000), "1000ms");
+        assert_eq!(readable_interval(1500), "1.500s");
+        assert_eq!(readable_interval(10_000), "10s");
+        assert_eq!(readable_interval(60_000), "60s");
+        assert_eq!(readable_interval(90_000), "1m30s");
+        assert_eq!(readable_interval(3_600_000), "60m");
+        assert_eq!(readable_interval(2 * 86_400_000), "2d");
+        assert_eq!(readable_interval(86_400_000 + 3_600_000 + 1), "1d1h1ms");
+        assert_eq!(readable_interval(u32::MAX as u64), "49d17h2m47.295s");
+    }
+}

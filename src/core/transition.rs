@@ -4,7 +4,15 @@
 //!
 //! Rules (Pacemaker's transition engine, stated once):
 //!
-//! * An action may start when every one of its inputs is done. Nothing
+//! * An action may start when every one of its inputs is done. An action
+//!   the scheduler marked as waiting on an unrunnable action (its
+//!   `unrunnable_inputs`) never starts in this transition, and neither does
+//!   anything that waits on it, directly or not: Pacemaker keeps such
+//!   actions in the graph so that the graph says what is blocked, and
+//!   counts them as *incomplete* when the transition ends. A transition
+//!   that ends with incomplete actions but no abort leaves the DC idle, as
+//!   Pacemaker's does ("Incomplete=N"): scheduling again now would give the
+//!   same graph; the next event reschedules. Nothing
 //!   starts once the transition is aborted; actions already running are
 //!   waited for (their results are real and must be recorded before the
 //!   next schedule, or the next schedule would re-issue them blindly).
@@ -42,16 +50,53 @@ pub struct Transition {
     pub id: u64,
     pub graph: TransitionGraph,
     states: Vec<ActionState>,
+    /// Actions that can never fire in this transition (see the header).
+    never: Vec<bool>,
     aborted: Option<String>,
+}
+
+/// How a transition's actions ended, for the DC's log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub done: usize,
+    pub failed: usize,
+    /// Never fired: waiting, directly or not, on an unrunnable action.
+    pub incomplete: usize,
+    /// Could have fired but did not, because the transition was aborted.
+    pub skipped: usize,
+    pub total: usize,
+}
+
+/// Which actions of `graph` can never fire: those with unrunnable inputs
+/// and, transitively, those waiting on one of them. Inputs may have any id,
+/// so this iterates to a fixed point, bounded by the number of actions
+/// (each pass that changes something marks at least one more action).
+fn never_firing(graph: &TransitionGraph) -> Vec<bool> {
+    let mut never: Vec<bool> = graph.actions.iter().map(|a| !a.can_fire()).collect();
+    for _ in 0..=graph.actions.len() {
+        let mut changed = false;
+        for (i, a) in graph.actions.iter().enumerate() {
+            if !never[i] && a.inputs.iter().any(|inp| never[inp.0 as usize]) {
+                never[i] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    never
 }
 
 impl Transition {
     pub fn new(id: u64, graph: TransitionGraph) -> Transition {
         let states = vec![ActionState::Waiting; graph.actions.len()];
+        let never = never_firing(&graph);
         Transition {
             id,
             graph,
             states,
+            never,
             aborted: None,
         }
     }
@@ -78,8 +123,13 @@ impl Transition {
         !matches!(self.graph.actions[i].kind, GraphActionKind::Pseudo { .. })
     }
 
-    /// Actions that may start now, in id order: every input done, not
-    /// aborted, within `batch-limit`.
+    /// Whether `id` can never fire in this transition.
+    pub fn never_fires(&self, id: ActionId) -> bool {
+        self.never[id.0 as usize]
+    }
+
+    /// Actions that may start now, in id order: every input done, able to
+    /// fire, not aborted, within `batch-limit`.
     pub fn ready(&self) -> Vec<ActionId> {
         if self.aborted.is_some() {
             return Vec::new();
@@ -92,7 +142,7 @@ impl Transition {
             .count();
         let mut out = Vec::new();
         for (i, a) in self.graph.actions.iter().enumerate() {
-            if self.states[i] != ActionState::Waiting {
+            if self.states[i] != ActionState::Waiting || self.never[i] {
                 continue;
             }
             let inputs_done = a
@@ -115,6 +165,7 @@ impl Transition {
 
     /// Marks a ready action as dispatched.
     pub fn start(&mut self, id: ActionId, deadline: Option<Timestamp>) {
+        assert!(!self.never[id.0 as usize], "action {id} can never fire");
         let s = &mut self.states[id.0 as usize];
         assert_eq!(*s, ActionState::Waiting, "action {id} started twice");
         *s = ActionState::Running { deadline };
@@ -178,19 +229,25 @@ impl Transition {
             .collect()
     }
 
-    /// (done, failed, total) for logs.
-    pub fn progress(&self) -> (usize, usize, usize) {
-        let done = self
-            .states
-            .iter()
-            .filter(|s| **s == ActionState::Done)
-            .count();
-        let failed = self
-            .states
-            .iter()
-            .filter(|s| **s == ActionState::Failed)
-            .count();
-        (done, failed, self.states.len())
+    /// How the actions stand, for logs.
+    pub fn progress(&self) -> Progress {
+        let mut p = Progress {
+            done: 0,
+            failed: 0,
+            incomplete: 0,
+            skipped: 0,
+            total: self.states.len(),
+        };
+        for (i, s) in self.states.iter().enumerate() {
+            match s {
+                ActionState::Done => p.done += 1,
+                ActionState::Failed => p.failed += 1,
+                ActionState::Waiting if self.never[i] => p.incomplete += 1,
+                ActionState::Waiting => p.skipped += 1,
+                ActionState::Running { .. } => {}
+            }
+        }
+        p
     }
 }
 
@@ -206,6 +263,7 @@ mod tests {
                 name: format!("p{id}"),
             },
             inputs: inputs.iter().map(|&i| ActionId(i)).collect(),
+            unrunnable_inputs: Vec::new(),
         }
     }
 
@@ -216,7 +274,17 @@ mod tests {
                 node: format!("n{id}"),
             },
             inputs: inputs.iter().map(|&i| ActionId(i)).collect(),
+            unrunnable_inputs: Vec::new(),
         }
+    }
+
+    /// An action waiting on something the scheduler found unrunnable.
+    fn blocked(id: u32, inputs: &[u32]) -> GraphAction {
+        let mut a = shutdown(id, inputs);
+        a.unrunnable_inputs = vec![GraphActionKind::Pseudo {
+            name: "unrunnable".into(),
+        }];
+        a
     }
 
     fn graph(actions: Vec<GraphAction>, batch_limit: u32) -> TransitionGraph {
@@ -283,7 +351,16 @@ mod tests {
         t.finish(ActionId(1), true);
         assert!(t.is_complete());
         assert!(!t.succeeded());
-        assert_eq!(t.progress(), (1, 1, 3));
+        assert_eq!(
+            t.progress(),
+            Progress {
+                done: 1,
+                failed: 1,
+                incomplete: 0,
+                skipped: 1,
+                total: 3
+            }
+        );
     }
 
     #[test]
@@ -323,5 +400,51 @@ mod tests {
         let t = Transition::new(5, graph(vec![], 0));
         assert!(t.is_complete());
         assert!(t.succeeded());
+    }
+
+    #[test]
+    fn never_firing_actions_and_what_waits_on_them_are_incomplete() {
+        // 0 blocked; 2 waits on 0 (its id is lower than nothing: inputs
+        // may point forward too); 1 waits on 2; 3 is free.
+        let mut t = Transition::new(
+            6,
+            graph(
+                vec![
+                    blocked(0, &[]),
+                    shutdown(1, &[2]),
+                    shutdown(2, &[0]),
+                    shutdown(3, &[]),
+                ],
+                0,
+            ),
+        );
+        assert!(t.never_fires(ActionId(0)));
+        assert!(t.never_fires(ActionId(1)));
+        assert!(t.never_fires(ActionId(2)));
+        assert!(!t.never_fires(ActionId(3)));
+        assert_eq!(t.ready(), ids(&[3]));
+        t.start(ActionId(3), None);
+        assert!(!t.is_complete());
+        t.finish(ActionId(3), true);
+        assert!(t.is_complete());
+        assert_eq!(t.aborted(), None, "incomplete is not aborted");
+        assert!(!t.succeeded());
+        assert_eq!(
+            t.progress(),
+            Progress {
+                done: 1,
+                failed: 0,
+                incomplete: 3,
+                skipped: 0,
+                total: 4
+            }
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "can never fire")]
+    fn starting_a_never_firing_action_is_a_bug() {
+        let mut t = Transition::new(7, graph(vec![blocked(0, &[])], 0));
+        t.start(ActionId(0), None);
     }
 }

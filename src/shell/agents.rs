@@ -97,6 +97,8 @@ pub struct ParamSpec {
     pub required: bool,
     pub unique: bool,
     pub reloadable: bool,
+    /// `advanced="1"`: an expert option, left out of plain descriptions.
+    pub advanced: bool,
     pub deprecated: bool,
     /// OCF 1.1 `<deprecated><replaced-with name=.../>`.
     pub replaced_with: Vec<String>,
@@ -188,6 +190,7 @@ pub fn parse_metadata(xml: &str, source_name: &str) -> Result<AgentMetadata, Met
                             required: flag(&attrs, "required"),
                             unique: flag(&attrs, "unique"),
                             reloadable: flag(&attrs, "reloadable"),
+                            advanced: flag(&attrs, "advanced"),
                             deprecated: flag(&attrs, "deprecated"),
                             ..ParamSpec::default()
                         });
@@ -283,6 +286,12 @@ pub fn parse_metadata(xml: &str, source_name: &str) -> Result<AgentMetadata, Met
     if !seen_root {
         return Err(fail(xml.len(), "no <resource-agent> element".into()));
     }
+    if let Some(open) = stack.last() {
+        return Err(fail(
+            xml.len(),
+            format!("the metadata ends inside <{open}>: truncated output?"),
+        ));
+    }
     Ok(md)
 }
 
@@ -297,7 +306,9 @@ fn resolve_entity(name: &str) -> Option<String> {
     quick_xml::escape::resolve_predefined_entity(name).map(String::from)
 }
 
-fn attributes(e: &BytesStart<'_>) -> Result<BTreeMap<String, String>, String> {
+/// The attributes of an element, unescaped (also read by
+/// `shell::fence_agents`).
+pub(crate) fn attributes(e: &BytesStart<'_>) -> Result<BTreeMap<String, String>, String> {
     let mut out = BTreeMap::new();
     for attr in e.attributes() {
         let attr = attr.map_err(|err| format!("bad attribute: {err}"))?;
@@ -311,7 +322,8 @@ fn attributes(e: &BytesStart<'_>) -> Result<BTreeMap<String, String>, String> {
     Ok(out)
 }
 
-fn flag(attrs: &BTreeMap<String, String>, name: &str) -> bool {
+/// A metadata flag attribute (`required="1"`, `deprecated="true"`, ...).
+pub(crate) fn flag(attrs: &BTreeMap<String, String>, name: &str) -> bool {
     attrs.get(name).is_some_and(|v| {
         matches!(
             v.trim().to_ascii_lowercase().as_str(),
@@ -437,10 +449,24 @@ pub enum Severity {
     Warning,
 }
 
+/// What a finding of `check_params` is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// A required parameter is not given.
+    Missing,
+    /// The agent has no parameter of that name.
+    Unknown,
+    /// The parameter is deprecated (in favour of `replaced_with`).
+    Deprecated,
+    /// The value does not fit the parameter's type.
+    BadValue,
+}
+
 /// One finding of `check_params`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParamProblem {
     pub severity: Severity,
+    pub kind: ProblemKind,
     pub param: String,
     pub message: String,
 }
@@ -493,6 +519,7 @@ pub fn check_params(md: &AgentMetadata, params: &BTreeMap<String, String>) -> Ve
         if spec.required && !params.contains_key(&spec.name) {
             problems.push(ParamProblem {
                 severity: Severity::Error,
+                kind: ProblemKind::Missing,
                 param: spec.name.clone(),
                 message: format!(
                     "required parameter '{}' of {} is missing{}",
@@ -528,6 +555,7 @@ pub fn check_params(md: &AgentMetadata, params: &BTreeMap<String, String>) -> Ve
             }
             problems.push(ParamProblem {
                 severity: Severity::Warning,
+                kind: ProblemKind::Unknown,
                 param: name.clone(),
                 message,
             });
@@ -543,6 +571,7 @@ pub fn check_params(md: &AgentMetadata, params: &BTreeMap<String, String>) -> Ve
             }
             problems.push(ParamProblem {
                 severity: Severity::Warning,
+                kind: ProblemKind::Deprecated,
                 param: name.clone(),
                 message,
             });
@@ -568,6 +597,7 @@ pub fn check_params(md: &AgentMetadata, params: &BTreeMap<String, String>) -> Ve
             };
             problems.push(ParamProblem {
                 severity: Severity::Warning,
+                kind: ProblemKind::BadValue,
                 param: name.clone(),
                 message: format!("parameter '{name}' is {shown}, expected {expected}"),
             });
@@ -719,6 +749,21 @@ pub async fn metadata_xml(cfg: &ExecutorConfig, agent: &AgentRef) -> Result<Stri
         meta: BTreeMap::new(),
         node: String::new(),
     };
+    if agent.standard == Standard::Systemd {
+        // As Pacemaker: no metadata without a systemd manager to ask.
+        let bus = executor::systemd::SystemdBus::new(cfg.systemd_bus.clone());
+        let limit = std::time::Duration::from_millis(METADATA_TIMEOUT_MS);
+        match tokio::time::timeout(limit, bus.unit_exists(&agent.kind)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(AgentError::Systemd(e)),
+            Err(_) => {
+                return Err(AgentError::Systemd(format!(
+                    "systemd on {} did not answer within {METADATA_TIMEOUT_MS}ms",
+                    cfg.systemd_bus
+                )))
+            }
+        }
+    }
     let report = executor::run_once(cfg.clone(), req, RunOptions::default()).await;
     if report.result.status != ExecStatus::Done || report.result.rc != 0 {
         return Err(AgentError::MetadataAction {
@@ -957,6 +1002,12 @@ Default operations:
             ("count".to_string(), "4".to_string()),
         ]);
         assert_eq!(check_params(&md, &ok), []);
+    }
+
+    #[test]
+    fn truncated_metadata_is_an_error() {
+        let e = parse_metadata("<resource-agent name=\"x\"><parameters>", "x").unwrap_err();
+        assert!(e.message.contains("ends inside <parameters>"), "{e}");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! whole process group (SIGTERM, then SIGKILL). No fencing decision is made
 //! here: which device, which action, when, is `core::fencer`'s.
 
+use crate::shell::agents::{attributes as attr_map, flag};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::future::Future;
@@ -441,6 +442,57 @@ impl AgentMetadata {
         self.actions.iter().any(|a| a.name == action)
     }
 
+    /// The same metadata in the resource-agent model of
+    /// [`crate::shell::agents`], so that fence devices are described and
+    /// their parameters checked the way resources are: a deprecated
+    /// parameter is `replaced_with` the parameter that `obsoletes` it.
+    pub fn to_agent_metadata(&self) -> crate::shell::agents::AgentMetadata {
+        use crate::shell::agents::{ActionSpec, AgentMetadata as Md, ParamSpec};
+        let parameters = self
+            .parameters
+            .iter()
+            .map(|p| ParamSpec {
+                name: p.name.clone(),
+                shortdesc: p.shortdesc.clone(),
+                longdesc: String::new(),
+                content_type: if p.content_type.is_empty() {
+                    "string".into()
+                } else {
+                    p.content_type.clone()
+                },
+                default: p.default.clone(),
+                options: p.options.clone(),
+                required: p.required,
+                unique: p.unique,
+                reloadable: false,
+                advanced: false,
+                deprecated: p.deprecated,
+                replaced_with: self
+                    .parameters
+                    .iter()
+                    .filter(|n| n.obsoletes.as_deref() == Some(p.name.as_str()))
+                    .map(|n| n.name.clone())
+                    .collect(),
+            })
+            .collect();
+        Md {
+            name: self.name.clone(),
+            agent_version: None,
+            ocf_version: None,
+            shortdesc: self.shortdesc.clone(),
+            longdesc: self.longdesc.clone(),
+            parameters,
+            actions: self
+                .actions
+                .iter()
+                .map(|a| ActionSpec {
+                    name: a.name.clone(),
+                    ..ActionSpec::default()
+                })
+                .collect(),
+        }
+    }
+
     /// What the core fencer needs: action and parameter names.
     pub fn info(&self) -> AgentInfo {
         AgentInfo {
@@ -448,24 +500,6 @@ impl AgentMetadata {
             parameters: self.parameters.iter().map(|p| p.name.clone()).collect(),
         }
     }
-}
-
-fn attr_map(e: &quick_xml::events::BytesStart<'_>) -> Result<BTreeMap<String, String>, String> {
-    let mut m = BTreeMap::new();
-    for a in e.attributes() {
-        let a = a.map_err(|err| format!("bad attribute: {err}"))?;
-        let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
-        let value = a
-            .unescape_value()
-            .map_err(|err| format!("bad attribute value for {key}: {err}"))?
-            .into_owned();
-        m.insert(key, value);
-    }
-    Ok(m)
-}
-
-fn flag(m: &BTreeMap<String, String>, name: &str) -> bool {
-    m.get(name).is_some_and(|v| v == "1" || v == "true")
 }
 
 /// Parses fence-agents metadata XML (`<resource-agent>` with `<parameters>`

@@ -3,7 +3,10 @@
 //! and carry out the effects the core returns. One real resource per file.
 
 pub mod agents;
+pub mod corosync;
 pub mod executor;
 pub mod fence_agents;
 pub mod fencing;
+pub mod ipc;
+pub mod standalone;
 pub mod store;

@@ -1,12 +1,125 @@
-//! The status view as crm_mon's text (`crm_mon -1 -r` of Pacemaker 2.1),
-//! minus the "Last updated" line: the view describes the CIB, not the
-//! moment it is printed.
+//! The status view as text, laid out exactly as Pacemaker 2.1's tools lay
+//! it out: `crm_mon -1 -r` ([`render`], minus its "Last updated" line: the
+//! view describes the CIB, not the moment it is printed) and the cluster
+//! lists `crm_simulate` prints ([`cluster_status`]).
+//!
+//! Pacemaker's text output is a stack of nested lists printed either
+//! "fancy" (list titles, `* ` bullets, two spaces of indentation per level)
+//! or plain (items only, no indentation: what `crm_simulate -s` prints);
+//! [`TextOut`] reproduces both, so one set of renderers serves every tool
+//! and mode.
 //!
 //! Invariant: pure formatting of a [`StatusView`]; times are printed in UTC
 //! from the epoch seconds the CIB holds, never from a clock.
 
 use super::*;
 use std::fmt::Write as _;
+
+/// Pacemaker's text output: nested lists, fancy or plain.
+#[derive(Debug, Clone, Default)]
+pub struct TextOut {
+    /// Titles, bullets and indentation (Pacemaker's `--text-fancy`).
+    pub fancy: bool,
+    /// Informational lines are dropped (`-Q`).
+    pub quiet: bool,
+    depth: usize,
+    pub out: String,
+    /// The last interval written in words. Pacemaker words intervals into
+    /// one static buffer that a zero interval does not overwrite, so its
+    /// messages show a zero interval as the previous one; outputs that
+    /// must match it byte for byte read this.
+    pub last_interval: Option<String>,
+}
+
+impl TextOut {
+    pub fn new(fancy: bool) -> TextOut {
+        TextOut {
+            fancy,
+            ..TextOut::default()
+        }
+    }
+
+    fn indent(&mut self) {
+        if self.fancy {
+            for _ in 0..self.depth {
+                self.out.push_str("  ");
+            }
+            if self.depth > 0 {
+                self.out.push_str("* ");
+            }
+        }
+    }
+
+    /// Opens a list (its title is printed only when fancy).
+    pub fn begin_list(&mut self, title: &str) {
+        if self.fancy {
+            self.indent();
+            self.out.push_str(title);
+            self.out.push_str(":\n");
+        }
+        self.depth += 1;
+    }
+
+    /// One item; `label` ("Online", "Stack", ...) is printed only when fancy.
+    pub fn item(&mut self, label: Option<&str>, text: &str) {
+        self.indent();
+        if let (true, Some(l)) = (self.fancy, label) {
+            self.out.push_str(l);
+            self.out.push_str(": ");
+        }
+        self.out.push_str(text);
+        self.out.push('\n');
+    }
+
+    pub fn end_list(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+
+    /// An empty line between sections.
+    pub fn spacer(&mut self) {
+        self.out.push('\n');
+    }
+
+    /// An informational line, never indented; dropped when quiet.
+    pub fn info(&mut self, text: &str) {
+        if !self.quiet {
+            self.out.push_str(text);
+            self.out.push('\n');
+        }
+    }
+
+    /// Text printed as it is.
+    pub fn raw(&mut self, text: &str) {
+        self.out.push_str(text);
+    }
+
+    /// Opens a section list unless it is open already (Pacemaker's
+    /// `PCMK__OUTPUT_LIST_HEADER`); `open` tracks that.
+    fn header(&mut self, open: &mut bool, spacer: bool, title: &str) {
+        if !*open {
+            if spacer {
+                self.spacer();
+            }
+            self.begin_list(title);
+            *open = true;
+        }
+    }
+
+    fn footer(&mut self, open: bool) {
+        if open {
+            self.end_list();
+        }
+    }
+}
+
+/// What the resource lines show.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShowOpts {
+    /// Pending actions ("Starting", "(Monitoring)").
+    pub pending: bool,
+    /// Stopped resources too ("Full List of Resources").
+    pub inactive: bool,
+}
 
 /// OCF exit codes as Pacemaker names them.
 pub fn rc_text(rc: i32) -> &'static str {
@@ -47,50 +160,14 @@ pub fn status_text(status: i32) -> &'static str {
     }
 }
 
-/// Pacemaker's readable interval: `10s`, `1m30s`, `1.500s`, `500ms`.
-pub fn readable_interval(ms: u64) -> String {
-    const S: u64 = 1000;
-    const M: u64 = 60 * S;
-    const H: u64 = 60 * M;
-    const D: u64 = 24 * H;
-    let mut ms = ms;
-    let mut out = String::new();
-    // Pacemaker compares with '>', so exactly one unit stays in the smaller one.
-    for (unit, name) in [(D, "d"), (H, "h"), (M, "m")] {
-        if ms > unit {
-            let _ = write!(out, "{}{name}", ms / unit);
-            ms %= unit;
-        }
-    }
-    if ms > S {
-        let _ = write!(out, "{}", ms / S);
-        if !ms.is_multiple_of(S) {
-            let _ = write!(out, ".{:03}", ms % S);
-        }
-        out.push('s');
-    } else if ms > 0 {
-        let _ = write!(out, "{ms}ms");
-    } else if out.is_empty() {
-        out.push_str("0s");
-    }
-    out
-}
+pub use crate::core::time::readable_interval;
 
 /// Epoch seconds as `ctime` prints them (`Wed Oct  2 13:07:16 2013`), UTC.
 pub fn ctime_utc(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    // Civil date from days since 1970-01-01 (proleptic Gregorian).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = crate::core::time::civil_from_days(days);
     let weekday = (days + 4).rem_euclid(7); // 1970-01-01 was a Thursday
     const WD: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
     const MO: [&str; 12] = [
@@ -111,24 +188,51 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-fn primitive_line(p: &PrimitiveView) -> String {
+/// The word for a resource's state: its pending action when asked for,
+/// else its role.
+fn state_word(p: &PrimitiveView, opts: ShowOpts) -> &str {
+    let pending = match (opts.pending, p.pending_task.as_deref()) {
+        (true, Some("start")) => Some("Starting"),
+        (true, Some("stop")) => Some("Stopping"),
+        (true, Some("migrate_to" | "migrate_from")) => Some("Migrating"),
+        (true, Some("promote")) => Some("Promoting"),
+        (true, Some("demote")) => Some("Demoting"),
+        _ => None,
+    };
+    pending.unwrap_or(p.role.as_str())
+}
+
+/// One resource line (`pcmk__native_output_string`).
+pub fn primitive_line(p: &PrimitiveView, opts: ShowOpts) -> String {
     let mut s = format!("{}\t({}):\t", p.id, p.agent);
+    if p.orphaned {
+        s.push_str(" ORPHANED");
+    }
     if p.failed {
         s.push_str(" FAILED");
-        if p.role == Role::Promoted {
+        if p.role == "Promoted" {
             s.push_str(" Promoted");
         }
     } else {
         s.push(' ');
-        s.push_str(p.role.as_str());
+        s.push_str(state_word(p, opts));
     }
-    if p.nodes.len() == 1 {
+    if let Some(n) = &p.node {
         s.push(' ');
-        s.push_str(&p.nodes[0]);
+        s.push_str(n);
+    }
+    if let (true, Some(rc)) = (p.role == "Stopped", p.failed_probe_rc) {
+        let _ = write!(s, " ({}) ", rc_text(rc));
     }
     let mut flags: Vec<&str> = Vec::new();
-    if p.unclean_node && p.nodes.len() == 1 {
+    if p.unclean_node {
         flags.push("UNCLEAN");
+    }
+    if p.locked {
+        flags.push("LOCKED");
+    }
+    if opts.pending && p.pending_task.as_deref() == Some("monitor") {
+        flags.push("Monitoring");
     }
     if p.disabled {
         flags.push("disabled");
@@ -138,8 +242,11 @@ fn primitive_line(p: &PrimitiveView) -> String {
     } else if !p.managed {
         flags.push("unmanaged");
     }
+    if p.failure_ignored {
+        flags.push("failure ignored");
+    }
     if !flags.is_empty() {
-        let _ = write!(s, " ({})", flags.join(" "));
+        let _ = write!(s, " ({})", flags.join(", "));
     }
     if p.nodes.len() > 1 {
         if let Some(d) = &p.description {
@@ -150,7 +257,123 @@ fn primitive_line(p: &PrimitiveView) -> String {
     s
 }
 
-fn failed_action_line(f: &FailedAction) -> String {
+/// The "Node List" section (`node-list`): nodes in a bad or special state
+/// one per line, the others in "Online" / "OFFLINE" lists.
+pub fn node_list(o: &mut TextOut, v: &StatusView, spacer: bool) -> bool {
+    let mut open = false;
+    let mut lists: [(&str, Vec<&str>); 4] = [
+        ("Online", Vec::new()),
+        ("OFFLINE", Vec::new()),
+        ("RemoteOnline", Vec::new()),
+        ("RemoteOFFLINE", Vec::new()),
+    ];
+    for n in &v.nodes {
+        o.header(&mut open, spacer, "Node List");
+        let remote = n.kind == "remote";
+        if n.shown_alone() {
+            let kind = if remote { "RemoteNode" } else { "Node" };
+            o.item(None, &format!("{kind} {}: {}", n.name, n.state_text()));
+        } else {
+            let i = usize::from(!n.online) + if remote { 2 } else { 0 };
+            lists[i].1.push(&n.name);
+        }
+    }
+    for (label, names) in &lists {
+        if !names.is_empty() {
+            o.item(Some(label), &format!("[ {} ]", names.join(" ")));
+        }
+    }
+    o.footer(open);
+    open
+}
+
+fn group_entry(o: &mut TextOut, g: &GroupView, opts: ShowOpts) -> bool {
+    let mut open = false;
+    let mut attrs: Vec<String> = Vec::new();
+    let active_all = !g.members.is_empty() && g.members.iter().all(|m| m.active);
+    let active_any = g.members.iter().any(|m| m.active);
+    if !opts.inactive && !active_all && active_any {
+        let n = g.members.iter().filter(|m| !m.active).count();
+        attrs.push(format!("{n} member{} inactive", plural(n)));
+    }
+    if !g.managed {
+        attrs.push("unmanaged".into());
+    }
+    if g.disabled {
+        attrs.push("disabled".into());
+    }
+    let title = if attrs.is_empty() {
+        format!("Resource Group: {}", g.id)
+    } else {
+        format!("Resource Group: {} ({})", g.id, attrs.join(", "))
+    };
+    for m in &g.members {
+        if !(m.active || opts.inactive) {
+            continue;
+        }
+        o.header(&mut open, false, &title);
+        o.item(None, &primitive_line(m, opts));
+    }
+    o.footer(open);
+    open
+}
+
+/// The resources section (`resource-list`).
+pub fn resource_list(o: &mut TextOut, v: &StatusView, opts: ShowOpts, spacer: bool) -> bool {
+    let title = if opts.inactive {
+        "Full List of Resources"
+    } else {
+        "Active Resources"
+    };
+    let mut open = false;
+    let mut printed = false;
+    for r in &v.resources {
+        match r {
+            ResourceView::Primitive(p) => {
+                if p.orphaned && !p.active {
+                    continue;
+                }
+                if !p.active && !opts.inactive {
+                    continue;
+                }
+                o.header(&mut open, spacer, title);
+                o.item(None, &primitive_line(p, opts));
+                printed = true;
+            }
+            ResourceView::Group(g) => {
+                if !g.members.iter().any(|m| m.active) && !opts.inactive {
+                    continue;
+                }
+                o.header(&mut open, spacer, title);
+                printed |= group_entry(o, g, opts);
+            }
+            ResourceView::Other { kind, id } => {
+                o.header(&mut open, spacer, title);
+                o.item(
+                    None,
+                    &format!("{id}\t({kind}):\t not shown by this version of warden"),
+                );
+                printed = true;
+            }
+        }
+    }
+    if !printed {
+        o.header(&mut open, spacer, title);
+        o.item(
+            None,
+            if opts.inactive {
+                "No resources"
+            } else {
+                "No active resources"
+            },
+        );
+    }
+    o.footer(open);
+    open
+}
+
+/// One failed action, in crm_mon's friendly words.
+pub fn failed_action_line(f: &FailedAction) -> String {
     let mut s = format!("{} ", f.resource);
     if f.interval_ms != 0 {
         let _ = write!(s, "{}-interval ", readable_interval(f.interval_ms));
@@ -163,12 +386,12 @@ fn failed_action_line(f: &FailedAction) -> String {
     let _ = write!(s, "{task} on {}", f.node);
     if f.status == 0 {
         let _ = write!(s, " returned '{}'", rc_text(f.rc));
-        if let Some(r) = &f.exit_reason {
+        if let Some(r) = f.exit_reason.as_deref().filter(|r| !r.is_empty()) {
             let _ = write!(s, " ({r})");
         }
     } else {
         let _ = write!(s, " could not be executed ({}", status_text(f.status));
-        if let Some(r) = &f.exit_reason {
+        if let Some(r) = f.exit_reason.as_deref().filter(|r| !r.is_empty()) {
             let _ = write!(s, ": {r}");
         }
         s.push(')');
@@ -182,22 +405,36 @@ fn failed_action_line(f: &FailedAction) -> String {
     s
 }
 
-/// The crm_mon text.
-pub fn render(v: &StatusView) -> String {
-    let mut out = String::from("Cluster Summary:\n");
+fn failed_action_list(o: &mut TextOut, v: &StatusView, spacer: bool) -> bool {
+    let mut open = false;
+    for f in &v.failed_actions {
+        o.header(&mut open, spacer, "Failed Resource Actions");
+        o.item(None, &failed_action_line(f));
+        for ms in [f.interval_ms, f.exec_time_ms.map_or(0, |e| e.max(0) as u64)] {
+            if ms > 0 {
+                o.last_interval = Some(readable_interval(ms));
+            }
+        }
+    }
+    o.footer(open);
+    open
+}
+
+fn cluster_summary(o: &mut TextOut, v: &StatusView) -> bool {
     let sm = &v.summary;
-    let _ = writeln!(out, "  * Stack: {}", sm.stack);
+    o.begin_list("Cluster Summary");
+    o.item(Some("Stack"), &sm.stack);
     match &sm.dc {
-        Some(dc) => {
-            let _ = writeln!(
-                out,
-                "  * Current DC: {} (version {}) - partition {} quorum",
+        Some(dc) => o.item(
+            Some("Current DC"),
+            &format!(
+                "{} (version {}) - partition {} quorum",
                 dc.name,
                 dc.version.as_deref().unwrap_or("unknown"),
                 if sm.have_quorum { "with" } else { "WITHOUT" }
-            );
-        }
-        None => out.push_str("  * Current DC: NONE\n"),
+            ),
+        ),
+        None => o.item(Some("Current DC"), "NONE"),
     }
     let mut change = sm.last_written.clone().unwrap_or_default();
     for (sep, v) in [
@@ -210,116 +447,69 @@ pub fn render(v: &StatusView) -> String {
             change.push_str(v);
         }
     }
-    let _ = writeln!(out, "  * Last change:  {change}");
-    let _ = writeln!(
-        out,
-        "  * {} node{} configured",
-        sm.nodes_configured,
-        plural(sm.nodes_configured)
-    );
+    o.item(Some("Last change"), &format!(" {change}"));
+    let nn = sm.nodes_configured;
+    o.item(None, &format!("{nn} node{} configured", plural(nn)));
     let n = sm.resource_instances;
-    match (sm.disabled, sm.blocked) {
-        (0, 0) => {
-            let _ = writeln!(out, "  * {n} resource instance{} configured", plural(n));
-        }
-        (d, 0) => {
-            let _ = writeln!(
-                out,
-                "  * {n} resource instance{} configured ({d} DISABLED)",
-                plural(n)
-            );
-        }
-        (0, b) => {
-            let _ = writeln!(
-                out,
-                "  * {n} resource instance{} configured ({b} BLOCKED from further action due to failure)",
-                plural(n)
-            );
-        }
-        (d, b) => {
-            let _ = writeln!(
-                out,
-                "  * {n} resource instance{} configured ({d} DISABLED, {b} BLOCKED from further action due to failure)",
-                plural(n)
-            );
-        }
-    }
-    if sm.maintenance_mode {
-        out.push_str("\n              *** Resource management is DISABLED ***\n");
-        out.push_str("  The cluster will not attempt to start, stop or recover services\n");
-    } else if sm.stop_all_resources {
-        out.push_str("\n    *** Resource management is DISABLED ***\n");
-        out.push_str("  The cluster will keep all resources stopped\n");
-    }
+    let counts = match (sm.disabled, sm.blocked) {
+        (0, 0) => String::new(),
+        (d, 0) => format!(" ({d} DISABLED)"),
+        (0, b) => format!(" ({b} BLOCKED from further action due to failure)"),
+        (d, b) => format!(" ({d} DISABLED, {b} BLOCKED from further action due to failure)"),
+    };
+    o.item(
+        None,
+        &format!("{n} resource instance{} configured{counts}", plural(n)),
+    );
+    o.end_list();
+    maint_mode(o, v);
+    true
+}
 
-    if !v.nodes.is_empty() {
-        out.push_str("\nNode List:\n");
-        let mut online = Vec::new();
-        let mut offline = Vec::new();
-        for n in &v.nodes {
-            if n.unclean || n.pending || n.standby || n.maintenance {
-                let kind = if n.kind == "remote" {
-                    "RemoteNode"
-                } else {
-                    "Node"
-                };
-                let _ = writeln!(out, "  * {kind} {}: {}", n.name, n.state_text());
-            } else if n.online {
-                online.push(n.name.as_str());
-            } else {
-                offline.push(n.name.as_str());
-            }
-        }
-        if !online.is_empty() {
-            let _ = writeln!(out, "  * Online: [ {} ]", online.join(" "));
-        }
-        if !offline.is_empty() {
-            let _ = writeln!(out, "  * OFFLINE: [ {} ]", offline.join(" "));
-        }
+/// The banner crm_mon and crm_simulate print when resource management is
+/// off; whether one was printed.
+pub fn maint_mode(o: &mut TextOut, v: &StatusView) -> bool {
+    if v.summary.maintenance_mode {
+        o.raw("\n              *** Resource management is DISABLED ***\n");
+        o.raw("  The cluster will not attempt to start, stop or recover services\n");
+        true
+    } else if v.summary.stop_all_resources {
+        o.raw("\n    *** Resource management is DISABLED ***\n");
+        o.raw("  The cluster will keep all resources stopped\n");
+        true
+    } else {
+        false
     }
+}
 
-    out.push_str("\nFull List of Resources:\n");
-    if v.resources.is_empty() {
-        out.push_str("  * No resources\n");
+/// The nodes and resources under one title, as `crm_simulate` prints the
+/// current and the revised cluster status.
+pub fn cluster_status(o: &mut TextOut, v: &StatusView, pending: bool, title: &str, spacer: bool) {
+    if spacer {
+        o.spacer();
     }
-    for r in &v.resources {
-        match r {
-            ResourceView::Primitive(p) => {
-                let _ = writeln!(out, "  * {}", primitive_line(p));
-            }
-            ResourceView::Group(g) => {
-                let mut attrs = Vec::new();
-                if !g.managed {
-                    attrs.push("unmanaged");
-                }
-                if g.disabled {
-                    attrs.push("disabled");
-                }
-                if attrs.is_empty() {
-                    let _ = writeln!(out, "  * Resource Group: {}:", g.id);
-                } else {
-                    let _ = writeln!(out, "  * Resource Group: {} ({}):", g.id, attrs.join(", "));
-                }
-                for m in &g.members {
-                    let _ = writeln!(out, "    * {}", primitive_line(m));
-                }
-            }
-            ResourceView::Other { kind, id } => {
-                let _ = writeln!(
-                    out,
-                    "  * {id}\t({kind}):\t not shown by this version of warden"
-                );
-            }
-        }
-    }
+    o.begin_list(title);
+    let opts = ShowOpts {
+        pending,
+        inactive: true,
+    };
+    let printed = node_list(o, v, false);
+    resource_list(o, v, opts, printed);
+    o.end_list();
+}
 
-    if !v.failed_actions.is_empty() {
-        out.push_str("\nFailed Resource Actions:\n");
-        for f in &v.failed_actions {
-            let _ = writeln!(out, "  * {}", failed_action_line(f));
-        }
-    }
-    out
+/// The crm_mon text (`crm_mon -1 -r`, without "Last updated").
+pub fn render(v: &StatusView) -> String {
+    let mut o = TextOut::new(true);
+    let opts = ShowOpts {
+        pending: true,
+        inactive: true,
+    };
+    let mut printed = cluster_summary(&mut o, v);
+    printed |= node_list(&mut o, v, printed);
+    printed |= resource_list(&mut o, v, opts, printed);
+    failed_action_list(&mut o, v, printed);
+    o.out
 }
 
 #[cfg(test)]
@@ -327,20 +517,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn intervals_like_pacemaker() {
-        assert_eq!(readable_interval(0), "0s");
-        assert_eq!(readable_interval(500), "500ms");
-        assert_eq!(readable_interval(1000), "1000ms");
-        assert_eq!(readable_interval(1500), "1.500s");
-        assert_eq!(readable_interval(10_000), "10s");
-        assert_eq!(readable_interval(60_000), "60s");
-        assert_eq!(readable_interval(90_000), "1m30s");
-    }
-
-    #[test]
     fn ctime_in_utc() {
         assert_eq!(ctime_utc(0), "Thu Jan  1 00:00:00 1970");
         assert_eq!(ctime_utc(1_380_719_236), "Wed Oct  2 13:07:16 2013");
         assert_eq!(ctime_utc(951_782_400), "Tue Feb 29 00:00:00 2000");
+    }
+
+    #[test]
+    fn fancy_and_plain_lists() {
+        for (fancy, expected) in [
+            (
+                true,
+                "Title:\n  * one\n  * Sub:\n    * Online: [ a ]\n\nafter\n",
+            ),
+            (false, "one\n[ a ]\n\nafter\n"),
+        ] {
+            let mut o = TextOut::new(fancy);
+            o.begin_list("Title");
+            o.item(None, "one");
+            o.begin_list("Sub");
+            o.item(Some("Online"), "[ a ]");
+            o.end_list();
+            o.end_list();
+            o.spacer();
+            o.info("after");
+            assert_eq!(o.out, expected, "fancy={fancy}");
+        }
     }
 }

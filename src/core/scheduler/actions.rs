@@ -45,6 +45,16 @@ impl<'a> Ws<'a> {
         out
     }
 
+    /// `find_actions` over a resource's own actions, through its key index.
+    pub fn find_rsc_actions(&mut self, r: RscIdx, key: &str, node: Option<NodeIdx>) -> Vec<ActIdx> {
+        let lower = key.to_ascii_lowercase();
+        let list = match self.rscs[r.0 as usize].actions_by_key.get(&lower) {
+            Some(l) => l.clone(),
+            None => return Vec::new(),
+        };
+        self.find_actions(&list, key, node)
+    }
+
     /// `find_actions_exact`: same key, on exactly this node.
     pub fn find_actions_exact(
         &self,
@@ -71,11 +81,16 @@ impl<'a> Ws<'a> {
         require_node: bool,
     ) -> Vec<ActIdx> {
         let key = op_key(&self.rsc(r).id, task, 0);
-        let list = self.rsc(r).actions.clone();
         if require_node {
+            let list = self
+                .rsc(r)
+                .actions_by_key
+                .get(&key.to_ascii_lowercase())
+                .cloned()
+                .unwrap_or_default();
             self.find_actions_exact(&list, &key, node)
         } else {
-            self.find_actions(&list, &key, node)
+            self.find_rsc_actions(r, &key, node)
         }
     }
 
@@ -111,15 +126,18 @@ impl<'a> Ws<'a> {
     pub fn find_op_entry(&self, r: RscIdx, key: &str, include_disabled: bool) -> Option<&'a Op> {
         let rsc = self.rsc(r);
         let find = |key: &str| -> Option<&'a Op> {
-            rsc.ops.iter().copied().find(|op| {
-                if !include_disabled
-                    && op.enabled.as_deref().and_then(super::util::parse_bool) == Some(false)
-                {
-                    return false;
-                }
-                let interval = parse_interval_ms(op.interval.as_deref());
-                op_key(&rsc.id, &op.name, interval).eq_ignore_ascii_case(key)
-            })
+            rsc.ops
+                .iter()
+                .zip(&rsc.op_keys)
+                .find(|(op, k)| {
+                    if !include_disabled
+                        && op.enabled.as_deref().and_then(super::util::parse_bool) == Some(false)
+                    {
+                        return false;
+                    }
+                    k.len() == key.len() && k.as_bytes().eq_ignore_ascii_case(key.as_bytes())
+                })
+                .map(|(op, _)| *op)
         };
         if let Some(op) = find(key) {
             return Some(op);
@@ -131,6 +149,18 @@ impl<'a> Ws<'a> {
             return find(&op_key(&rsc.id, "notify", 0));
         }
         None
+    }
+
+    /// The meta attributes an action for this operation would get.
+    pub fn op_meta_for(
+        &self,
+        r: RscIdx,
+        op: Option<&'a Op>,
+        task: &str,
+        interval_ms: u64,
+        is_probe: bool,
+    ) -> Attrs {
+        self.op_meta(r, op, task, interval_ms, is_probe)
     }
 
     /// The merged meta of an operation: op_defaults, then the op's meta sets
@@ -428,10 +458,7 @@ impl<'a> Ws<'a> {
         optional: bool,
     ) -> ActIdx {
         let existing = match rsc {
-            Some(r) => {
-                let list = self.rsc(r).actions.clone();
-                self.find_actions(&list, &key, node).first().copied()
-            }
+            Some(r) => self.find_rsc_actions(r, &key, node).first().copied(),
             None => self.singletons.get(&key).copied().and_then(|a| {
                 // find_actions on the global list: match node as above.
                 let act = self.act(a);
@@ -544,7 +571,14 @@ impl<'a> Ws<'a> {
         let uuid = action.uuid.clone();
         self.actions.push(action);
         match rsc {
-            Some(r) => self.rsc_mut(r).actions.push(idx),
+            Some(r) => {
+                let rs = self.rsc_mut(r);
+                rs.actions.push(idx);
+                rs.actions_by_key
+                    .entry(uuid.to_ascii_lowercase())
+                    .or_default()
+                    .push(idx);
+            }
             None => {
                 self.singletons.insert(uuid, idx);
             }

@@ -16,7 +16,8 @@
 use super::constraints::{add_this_with, add_with_this, apply_locations};
 use super::model::*;
 use super::unpack::{get_failcount, resource_location};
-use super::util::Role;
+use super::util::{self, Role};
+use std::collections::BTreeMap;
 
 const INFINITY_HACK: i32 = INF * -100;
 
@@ -220,6 +221,42 @@ fn sorted_nodes(ws: &Ws, table: &NodeTable, active: Option<NodeIdx>) -> Vec<(Nod
     v
 }
 
+/// Records `r`'s allowed-node scores (and its children's) for the score
+/// trace, nodes in Pacemaker's name order; orphans are left out, as
+/// Pacemaker leaves them out.
+fn trace_scores(ws: &mut Ws, r: RscIdx, prefix: &'static str) {
+    if ws.score_trace.is_none() || ws.rsc(r).has(rflag::ORPHAN) {
+        return;
+    }
+    let mut lines = Vec::new();
+    let mut stack = vec![r];
+    while let Some(x) = stack.pop() {
+        if ws.rsc(x).has(rflag::ORPHAN) {
+            continue;
+        }
+        let mut entries: Vec<(&str, i32)> = ws
+            .rsc(x)
+            .allowed
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| a.map(|a| (ws.nodes[i].uname.as_str(), a.weight)))
+            .collect();
+        entries.sort_by(|a, b| util::numeric_strcasecmp(a.0, b.0));
+        for (node, score) in entries {
+            lines.push(ScoreLine {
+                prefix,
+                rsc: ws.rsc(x).id.to_string(),
+                node: node.to_string(),
+                score,
+            });
+        }
+        stack.extend(ws.rsc(x).children.iter().rev());
+    }
+    if let Some(t) = ws.score_trace.as_mut() {
+        t.extend(lines);
+    }
+}
+
 fn primitive_assign(ws: &mut Ws, r: RscIdx, prefer: Option<NodeIdx>) -> Option<NodeIdx> {
     if let Some(p) = ws.rsc(r).parent {
         if !ws.rsc(p).has(rflag::ALLOCATING) {
@@ -248,6 +285,7 @@ fn primitive_assign(ws: &mut Ws, r: RscIdx, prefer: Option<NodeIdx>) -> Option<N
     {
         ws.rsc_mut(r).next_role = role;
     }
+    trace_scores(ws, r, "pcmk__primitive_assign");
     if ws.config.stonith_enabled && !ws.config.have_stonith_resource {
         ws.rsc_mut(r).clear(rflag::MANAGED);
     }
@@ -365,6 +403,7 @@ fn group_assign(ws: &mut Ws, g: RscIdx, prefer: Option<NodeIdx>) -> Option<NodeI
     let role = ws.rsc(first).role;
     ws.rsc_mut(g).role = role;
     expand_group_colocations(ws, g);
+    trace_scores(ws, g, "pcmk__group_assign");
     let mut first_assigned = None;
     for &m in &children {
         let n = assign(ws, m, prefer);
@@ -562,24 +601,6 @@ pub const SELECT_THIS_WITH: u32 = 1;
 pub const SELECT_NONNEGATIVE: u32 = 2;
 pub const SELECT_ACTIVE: u32 = 4;
 
-fn best_node_score_matching_attr(ws: &Ws, r: RscIdx, attr: &str, value: Option<&str>) -> i32 {
-    let mut best = -INF;
-    for (i, a) in ws.rsc(r).allowed.iter().enumerate() {
-        let Some(a) = a else { continue };
-        let n = NodeIdx(i as u32);
-        let v = node_attr(ws, n, attr);
-        let eq = match (value, v) {
-            (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
-            (None, None) => true,
-            _ => false,
-        };
-        if a.weight > best && ws.node_available(n, None) && eq {
-            best = a.weight;
-        }
-    }
-    best
-}
-
 fn add_node_scores_matching_attr(
     ws: &Ws,
     nodes: &mut NodeTable,
@@ -589,10 +610,23 @@ fn add_node_scores_matching_attr(
     only_positive: bool,
 ) {
     let attr = attr.unwrap_or("#uname");
+    // Pacemaker's best_node_score_matching_attr for every node at once: the best score
+    // of `r` on an available node, per value of the attribute (compared
+    // without regard to ASCII case).
+    let key = |n: usize| node_attr(ws, NodeIdx(n as u32), attr).map(str::to_ascii_lowercase);
+    let mut best: BTreeMap<Option<String>, i32> = BTreeMap::new();
+    for (i, a) in ws.rsc(r).allowed.iter().enumerate() {
+        let Some(a) = a else { continue };
+        if a.weight > -INF && ws.node_available(NodeIdx(i as u32), None) {
+            let b = best.entry(key(i)).or_insert(-INF);
+            if a.weight > *b {
+                *b = a.weight;
+            }
+        }
+    }
     for (i, slot) in nodes.iter_mut().enumerate() {
         let Some(a) = slot else { continue };
-        let n = NodeIdx(i as u32);
-        let score = best_node_score_matching_attr(ws, r, attr, node_attr(ws, n, attr));
+        let score = best.get(&key(i)).copied().unwrap_or(-INF);
         if factor < 0.0 && score < 0 {
             continue;
         }

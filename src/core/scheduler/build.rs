@@ -128,7 +128,15 @@ fn request_for(ws: &Ws, a: ActIdx) -> Option<ActionRequest> {
         action: act.task.clone(),
         interval_ms,
         timeout_ms,
-        params: resource_params_on(ws, r, Some(n)),
+        params: {
+            // The operation's own instance attributes go to the agent too
+            // (e.g. OCF_CHECK_LEVEL); the resource's win a clash.
+            let mut p = resource_params_on(ws, r, Some(n));
+            for (k, v) in super::digest::op_instance_params(ws, r, &act.uuid, Some(n)) {
+                p.entry(k).or_insert(v);
+            }
+            p
+        },
         meta,
         node: ws.node(n).uname.clone(),
     })
@@ -200,6 +208,7 @@ pub fn build_graph(ws: &mut Ws) -> TransitionGraph {
     let n = ws.actions.len();
     let mut included = vec![false; n];
     let mut inputs: Vec<Vec<ActIdx>> = vec![Vec::new(); n];
+    let mut unrunnable: Vec<Vec<ActIdx>> = vec![Vec::new(); n];
     // Pacemaker adds resources' actions first (in resource order), then the
     // rest; the set of actions and edges does not depend on that order.
     for a in (0..n).rev() {
@@ -237,6 +246,8 @@ pub fn build_graph(ws: &mut Ws) -> TransitionGraph {
                 let input = ws.link(l).action;
                 if included[input.0 as usize] {
                     inputs[a].push(input);
+                } else {
+                    unrunnable[a].push(input);
                 }
             }
         }
@@ -255,10 +266,14 @@ pub fn build_graph(ws: &mut Ws) -> TransitionGraph {
         let mut ins: Vec<ActionId> = inputs[a].iter().filter_map(|i| map[i.0 as usize]).collect();
         ins.sort();
         ins.dedup();
+        let mut never: Vec<ActIdx> = unrunnable[a].clone();
+        never.sort();
+        never.dedup();
         actions.push(GraphAction {
             id,
             kind: kind_for(ws, ActIdx(a as u32)),
             inputs: ins,
+            unrunnable_inputs: never.into_iter().map(|i| kind_for(ws, i)).collect(),
         });
     }
     TransitionGraph {

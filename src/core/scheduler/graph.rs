@@ -84,6 +84,12 @@ pub struct GraphAction {
     pub kind: GraphActionKind,
     /// Actions that must complete before this one may start.
     pub inputs: Vec<ActionId>,
+    /// Inputs that cannot happen in this transition: actions the ordering
+    /// makes this one wait for but which are not runnable (so not in the
+    /// graph). Pacemaker keeps such triggers in its graph, and the action
+    /// then never fires in this transition (nor does anything after it);
+    /// the next transition reconsiders it. Empty for almost every action.
+    pub unrunnable_inputs: Vec<GraphActionKind>,
 }
 
 impl GraphAction {
@@ -103,7 +109,20 @@ impl GraphAction {
     /// A short, stable name such as `rsc1_start_0 on node1` for logs and
     /// dot output.
     pub fn label(&self) -> String {
-        match &self.kind {
+        self.kind.label()
+    }
+
+    /// Whether the action can fire in this transition at all (it may still
+    /// have to wait for its inputs).
+    pub fn can_fire(&self) -> bool {
+        self.unrunnable_inputs.is_empty()
+    }
+}
+
+impl GraphActionKind {
+    /// Pacemaker's name for the action ("rsc_start_0 node1").
+    pub fn label(&self) -> String {
+        match self {
             GraphActionKind::Resource { request, .. } => {
                 format!("{} {}", request.key(), request.node)
             }

@@ -214,6 +214,8 @@ pub struct Resource<'a> {
     pub kind: Option<String>,
     /// The configured operations (`<op>`), in order.
     pub ops: Vec<&'a Op>,
+    /// Each of `ops`' key (`RSC_NAME_INTERVAL`), ASCII-lowercased.
+    pub op_keys: Vec<String>,
     /// The name/value sets of the resource and of its group, for
     /// parameters evaluated per node.
     pub own_sets: &'a [crate::core::cib::model::NvSet],
@@ -247,6 +249,8 @@ pub struct Resource<'a> {
     pub exclusive_discover: bool,
     /// Actions of this resource, oldest first.
     pub actions: Vec<ActIdx>,
+    /// `actions` by key (ASCII-lowercased), each list oldest first.
+    pub actions_by_key: BTreeMap<String, Vec<ActIdx>>,
     /// Where a shutdown lock holds the resource (`shutdown-lock`), and since when.
     pub lock_node: Option<NodeIdx>,
     pub lock_time: i64,
@@ -379,6 +383,9 @@ pub struct Config {
     pub dc_uuid: Option<String>,
     /// `crm_feature_set` of the CIB (decides legacy fail-count names).
     pub feature_set: String,
+    /// Private parameters are masked in this CIB (a simulation), so a
+    /// change of only those is no change (`pe_flag_sanitized`).
+    pub sanitized: bool,
     pub props: Attrs,
 }
 
@@ -409,6 +416,77 @@ pub struct Ws<'a> {
     /// Ids inside elements this scheduler does not manage (clones, bundles):
     /// their history is left alone.
     pub unsupported_ids: BTreeSet<String>,
+    /// Allocation scores as assignment saw them (`crm_simulate -s`), kept
+    /// only when asked for.
+    pub score_trace: Option<Vec<ScoreLine>>,
+    /// Recorded recurring operations whose failure expired: Pacemaker marks
+    /// them (by replacing their restart digest in memory) so that they are
+    /// issued again.
+    pub restart_digest_overrides: BTreeSet<(NodeIdx, String)>,
+    /// Informational messages a simulation prints with the scores.
+    pub notices: Vec<Notice>,
+}
+
+/// Something a simulation reports beside the decisions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// A recorded operation's definition differs only in private
+    /// parameters, whose values a sanitized CIB masks: not a change.
+    OnlyPrivateParametersChanged {
+        interval_ms: u64,
+        task: String,
+        rsc: String,
+        node: String,
+        transition_magic: String,
+    },
+}
+
+impl Notice {
+    /// The message, with the interval already in words (callers that
+    /// reproduce a tool's output exactly may word it differently).
+    pub fn message(&self, interval: &str) -> String {
+        match self {
+            Notice::OnlyPrivateParametersChanged {
+                task,
+                rsc,
+                node,
+                transition_magic,
+                ..
+            } => format!(
+                "Only 'private' parameters to {interval}-interval {task} for {rsc} on {node} changed: {transition_magic}"
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Notice::OnlyPrivateParametersChanged { interval_ms, .. } = self;
+        f.write_str(&self.message(&crate::core::time::readable_interval(*interval_ms)))
+    }
+}
+
+/// One line of the allocation-score trace: the scores a resource had on a
+/// node at the moment `prefix` (the assignment step) looked at them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ScoreLine {
+    pub prefix: &'static str,
+    pub rsc: String,
+    pub node: String,
+    pub score: i32,
+}
+
+impl std::fmt::Display for ScoreLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} allocation score on {}: {}",
+            self.prefix,
+            self.rsc,
+            self.node,
+            crate::core::cib::score::Score(self.score)
+        )
+    }
 }
 
 impl<'a> Ws<'a> {

@@ -129,15 +129,14 @@ pub fn order_migration_equivalents(ws: &mut Ws, o: &Ordering) {
 }
 
 fn find_actions_by_task(ws: &mut Ws, r: RscIdx, key: &str) -> Vec<ActIdx> {
-    let list = ws.rsc(r).actions.clone();
-    let found = ws.find_actions(&list, key, None);
+    let found = ws.find_rsc_actions(r, key, None);
     if !found.is_empty() {
         return found;
     }
     match parse_op_key(key) {
         Some((_, task, interval)) => {
             let k = op_key(&ws.rsc(r).id, &task, interval);
-            ws.find_actions(&list, &k, None)
+            ws.find_rsc_actions(r, &k, None)
         }
         None => Vec::new(),
     }
@@ -1022,9 +1021,8 @@ fn order_probes(ws: &mut Ws) {
         let thens = match (o.then_action, o.then_rsc) {
             (Some(a), _) => vec![a],
             (None, Some(tr)) => {
-                let list = ws.rsc(tr).actions.clone();
                 let key = o.then_task.clone().unwrap_or_default();
-                let found = ws.find_actions(&list, &key, None);
+                let found = ws.find_rsc_actions(tr, &key, None);
                 if found.is_empty() {
                     continue;
                 }

@@ -6,6 +6,7 @@
 //! Invariant: pure; actions are created in a fixed order (nodes by name,
 //! resources by priority then configuration order).
 
+use super::digest::{self, DigestCmp};
 use super::migration::{abort_dangling_migration, can_migrate, create_migration_actions};
 use super::model::*;
 use super::unpack::{active_ops, get_failcount, sort_ops};
@@ -115,14 +116,15 @@ fn process_rsc_history(
     }
 }
 
-/// `pcmk__check_action_config`, with parameter digests taken as matching
-/// (digests are compared by the controller, which computes its own).
+/// `pcmk__check_action_config`: whether the recorded operation `op`'s
+/// definition changed, scheduling what the change needs (a restart, a
+/// reload, or the recurring operation again).
 fn check_action_config(ws: &mut Ws, r: RscIdx, n: NodeIdx, op: &LrmRscOp) -> bool {
     let interval = op.interval_ms.unwrap_or(0);
     if interval > 0 {
         let key = op_key(&ws.rsc(r).id, &op.operation, interval);
         if ws.find_op_entry(r, &key, false).is_some() {
-            return false;
+            // In the configuration: compare its parameters below.
         } else if ws.config.stop_orphan_actions {
             let a = ws.cancel_action(r, &op.operation, interval, n);
             if let Some(c) = op.call_id {
@@ -143,7 +145,111 @@ fn check_action_config(ws: &mut Ws, r: RscIdx, n: NodeIdx, op: &LrmRscOp) -> boo
             return true;
         }
     }
-    false
+    let task = task_for_digest(&op.operation, interval);
+    let override_digest = ws
+        .restart_digest_overrides
+        .contains(&(n, op.id.clone()))
+        .then_some("calculated-failure-timeout");
+    let data = digest::compare(ws, r, op, n, override_digest);
+    if only_sanitized_changed(ws, op, &data) {
+        let notice = Notice::OnlyPrivateParametersChanged {
+            interval_ms: interval,
+            task: task.to_string(),
+            rsc: ws.rsc(r).id.clone(),
+            node: ws.node(n).uname.clone(),
+            transition_magic: op.transition_magic.clone().unwrap_or_default(),
+        };
+        ws.notices.push(notice);
+        return false;
+    }
+    match data.rc {
+        DigestCmp::Restart => {
+            force_restart(ws, r, task, interval);
+            true
+        }
+        DigestCmp::All | DigestCmp::Unknown => {
+            if interval > 0 {
+                reschedule_recurring(ws, r, task, interval, n);
+            } else if op.op_restart_digest.is_some() {
+                schedule_reload(ws, r, n);
+            } else {
+                force_restart(ws, r, task, interval);
+            }
+            true
+        }
+        DigestCmp::Match => false,
+    }
+}
+
+/// `task_for_digest`: a probe that found the resource running is compared
+/// as a monitor; everything else as itself.
+fn task_for_digest(task: &str, interval_ms: u64) -> &str {
+    if interval_ms == 0 && matches!(task, "monitor" | "migrate_from" | "promote") {
+        "start"
+    } else {
+        task
+    }
+}
+
+/// `only_sanitized_changed`: in a simulation, a change of private
+/// parameters only (whose values are masked there) is no change.
+fn only_sanitized_changed(ws: &Ws, op: &LrmRscOp, data: &digest::Digests) -> bool {
+    if !ws.config.sanitized {
+        return false;
+    }
+    match (&op.op_secure_digest, &data.secure) {
+        (Some(rec), Some(calc)) => data.rc != DigestCmp::Match && rec == calc,
+        _ => false,
+    }
+}
+
+/// `force_restart`: the operation is required again, which restarts the
+/// resource.
+fn force_restart(ws: &mut Ws, r: RscIdx, task: &str, interval_ms: u64) {
+    let key = op_key(&ws.rsc(r).id, task, interval_ms);
+    let a = ws.custom_action(Some(r), key, task, None, false);
+    ws.set_reason(a, Some("resource definition change"), true);
+}
+
+/// `pcmk__reschedule_recurring`: the recurring operation is issued again
+/// with the new parameters (the old instance is cancelled by the executor).
+fn reschedule_recurring(ws: &mut Ws, r: RscIdx, task: &str, interval_ms: u64, n: NodeIdx) {
+    let key = op_key(&ws.rsc(r).id, task, interval_ms);
+    let a = ws.custom_action(Some(r), key, task, Some(n), true);
+    ws.act_mut(a).flags |= aflag::RESCHEDULE;
+}
+
+/// `schedule_reload`: the agent reloads the new parameters in place.
+fn schedule_reload(ws: &mut Ws, r: RscIdx, n: NodeIdx) {
+    if !ws.rsc(r).has(rflag::MANAGED) || ws.rsc(r).has(rflag::FAILED) {
+        return;
+    }
+    if ws.rsc(r).has(rflag::START_PENDING) {
+        let key = op_key(&ws.rsc(r).id, "stop", 0);
+        ws.custom_action(Some(r), key, "stop", Some(n), false);
+        return;
+    }
+    ws.rsc_mut(r).set(rflag::RELOAD);
+    let id = ws.rsc(r).id.clone();
+    let reload = ws.custom_action(
+        Some(r),
+        op_key(&id, "reload-agent", 0),
+        "reload-agent",
+        Some(n),
+        false,
+    );
+    ws.set_reason(reload, Some("resource definition change"), false);
+    for then in ["stop", "demote"] {
+        ws.new_ordering(
+            None,
+            None,
+            Some(reload),
+            Some(r),
+            Some(op_key(&id, then, 0)),
+            None,
+            oflag::OPTIONAL | oflag::THEN_CANCELS_FIRST,
+        );
+    }
 }
 
 /// `pcmk__schedule_cleanup`.

@@ -13,10 +13,17 @@ use std::collections::BTreeMap;
 
 const FAKE_TE_ID: &str = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
 
-/// The actions of `graph` in an order that respects their inputs (ties by id).
+/// The actions of `graph` that fire, in an order that respects their inputs
+/// (ties by id). An action waiting for an unrunnable input never fires, nor
+/// does anything that waits for it.
 pub fn execution_order(graph: &TransitionGraph) -> Vec<usize> {
     let n = graph.actions.len();
-    let mut indeg: Vec<usize> = graph.actions.iter().map(|a| a.inputs.len()).collect();
+    // Waiting for a never-firing action counts as one input never met.
+    let mut indeg: Vec<usize> = graph
+        .actions
+        .iter()
+        .map(|a| a.inputs.len() + usize::from(!a.can_fire()))
+        .collect();
     let mut outs: Vec<Vec<usize>> = vec![Vec::new(); n];
     for (i, a) in graph.actions.iter().enumerate() {
         for inp in &a.inputs {
@@ -34,11 +41,6 @@ pub fn execution_order(graph: &TransitionGraph) -> Vec<usize> {
                 ready.insert(o);
             }
         }
-    }
-    // A cycle would leave actions out; run them anyway, in id order.
-    if order.len() < n {
-        let done: std::collections::BTreeSet<usize> = order.iter().copied().collect();
-        order.extend((0..n).filter(|i| !done.contains(i)));
     }
     order
 }
@@ -132,6 +134,7 @@ impl<'c> StatusWriter<'c> {
             rc,
             now,
             migrate,
+            op_digest,
         } = *rec;
         let lr = self.lrm_resource(node, rsc);
         let call_id = lr
@@ -173,6 +176,7 @@ impl<'c> StatusWriter<'c> {
             queue_time: Some(0),
             migrate_source: migrate.map(|m| m.0.to_string()),
             migrate_target: migrate.map(|m| m.1.to_string()),
+            op_digest: op_digest.map(str::to_string),
             ..LrmRscOp::default()
         };
         match lr.ops.iter().position(|o| o.id == op_id) {
@@ -207,6 +211,10 @@ pub struct OpRecord<'a> {
     pub now: Timestamp,
     /// (source, target) of a migration.
     pub migrate: Option<(&'a str, &'a str)>,
+    /// The parameters' digest (`op-digest`, see
+    /// [`super::digest::request_digest`]), so that the next schedule sees
+    /// whether the configuration changed since.
+    pub op_digest: Option<&'a str>,
 }
 
 /// Records one result (see [`StatusWriter::record`]).
@@ -253,6 +261,7 @@ pub fn execute(cib: &Cib, graph: &TransitionGraph, now: Timestamp) -> Cib {
                     (Some(s), Some(t)) => Some((s.as_str(), t.as_str())),
                     _ => None,
                 };
+                let digest = super::digest::request_digest(request);
                 w.record(&OpRecord {
                     node: &request.node,
                     rsc: &desc,
@@ -261,6 +270,7 @@ pub fn execute(cib: &Cib, graph: &TransitionGraph, now: Timestamp) -> Cib {
                     rc: *expected_rc,
                     now,
                     migrate,
+                    op_digest: Some(&digest),
                 });
             }
             GraphActionKind::Fence { target, action, .. }

@@ -209,8 +209,7 @@ fn rsc_action_items(
     if stop.is_some() && (next_role == Role::Stopped || (start.is_some() && !start_runnable)) {
         let key = super::util::op_key(&ws.rsc(r).id, "stop", 0);
         for n in ws.rsc(r).running_on.clone() {
-            let list = ws.rsc(r).actions.clone();
-            let stop_op = ws.find_actions(&list, &key, Some(n)).first().copied();
+            let stop_op = ws.find_rsc_actions(r, &key, Some(n)).first().copied();
             let source = if stop_op.is_some_and(|s| ws.act(s).reason.is_some()) {
                 stop_op
             } else {

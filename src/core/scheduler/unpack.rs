@@ -32,10 +32,17 @@ const CIB_OPTIONS_FIRST: &str = "cib-bootstrap-options";
 
 /// Builds the working set for `cib` at `now` (seconds since the epoch).
 pub fn unpack(cib: &Cib, now: i64) -> Ws<'_> {
+    unpack_sanitized(cib, now, false)
+}
+
+/// `unpack`, for a CIB whose private parameters may be masked.
+pub fn unpack_sanitized(cib: &Cib, now: i64, sanitized: bool) -> Ws<'_> {
+    let mut config = unpack_config(cib, now);
+    config.sanitized = sanitized;
     let mut ws = Ws {
         cib,
         now,
-        config: unpack_config(cib, now),
+        config,
         nodes: Vec::new(),
         rscs: Vec::new(),
         rsc_index: Default::default(),
@@ -51,6 +58,9 @@ pub fn unpack(cib: &Cib, now: i64) -> Ws<'_> {
         warnings: Vec::new(),
         node_order: Vec::new(),
         unsupported_ids: BTreeSet::new(),
+        score_trace: None,
+        notices: Vec::new(),
+        restart_digest_overrides: BTreeSet::new(),
     };
     unpack_nodes(&mut ws);
     unpack_resources(&mut ws);
@@ -164,6 +174,7 @@ fn unpack_config(cib: &Cib, now: i64) -> Config {
             .crm_feature_set
             .clone()
             .unwrap_or_else(|| "3.0.0".into()),
+        sanitized: false,
         props,
     }
 }
@@ -350,6 +361,7 @@ fn blank_resource<'a>(
         provider: None,
         kind: None,
         ops: Vec::new(),
+        op_keys: Vec::new(),
         own_sets: &[],
         parent_sets: &[],
         meta: Attrs::new(),
@@ -375,6 +387,7 @@ fn blank_resource<'a>(
         with_this: Vec::new(),
         exclusive_discover: false,
         actions: Vec::new(),
+        actions_by_key: Default::default(),
         lock_node: None,
         lock_time: 0,
         restart_type_restart: false,
@@ -664,6 +677,14 @@ fn unpack_primitive<'a>(
         .as_ref()
         .map(|o| o.ops.iter().collect())
         .unwrap_or_default();
+    rsc.op_keys = rsc
+        .ops
+        .iter()
+        .map(|op| {
+            let interval = super::util::parse_interval_ms(op.interval.as_deref());
+            super::util::op_key(&p.id, &op.name, interval).to_ascii_lowercase()
+        })
+        .collect();
     let mut xml_attrs: Vec<(String, String)> = vec![("id".into(), p.id.clone())];
     for (k, v) in [
         ("class", &p.class),
@@ -1573,7 +1594,9 @@ fn check_operation_expiry(ws: &mut Ws, r: RscIdx, n: NodeIdx, rc_code: i32, op: 
             }
         }
     }
-    let _ = is_last_failure;
+    if !expired && is_last_failure && should_clear_for_param_change(ws, r, n, op) {
+        clear_reason = Some("resource parameters have changed");
+    }
     if let Some(reason) = clear_reason {
         ws.clear_failcount(r, n, reason);
     }
@@ -1589,6 +1612,18 @@ fn check_operation_expiry(ws: &mut Ws, r: RscIdx, n: NodeIdx, rc_code: i32, op: 
         expired = false;
     }
     expired
+}
+
+/// `should_clear_for_param_change`: a failed start or monitor whose
+/// parameters changed since gets a fresh start.
+fn should_clear_for_param_change(ws: &Ws, r: RscIdx, n: NodeIdx, op: &LrmRscOp) -> bool {
+    if op.operation != "start" && op.operation != "monitor" {
+        return false;
+    }
+    !matches!(
+        super::digest::compare(ws, r, op, n, None).rc,
+        super::digest::DigestCmp::Unknown | super::digest::DigestCmp::Match
+    )
 }
 
 fn check_recoverable(ws: &mut Ws, r: RscIdx, n: NodeIdx, task: &str) {
@@ -1851,8 +1886,9 @@ fn unpack_rsc_op<'a>(
         if interval == 0 {
             return;
         } else if ws.node(n).online && !ws.node(n).unclean {
-            // Pacemaker reschedules the monitor (a restart-digest trick);
-            // the recurring action is re-created as required later.
+            // The recurring operation is issued again: its restart digest
+            // is taken as changed when its definition is checked.
+            ws.restart_digest_overrides.insert((n, op.id.clone()));
             return;
         }
     }

@@ -35,7 +35,7 @@ pub use crate::core::action::is_secret_param;
 pub use lsb::{metadata_xml as lsb_metadata_xml, parse_init_info, InitInfo};
 pub use ocf::{agent_path as ocf_agent_path, OCF_RA_VERSION_MAJOR, OCF_RA_VERSION_MINOR};
 pub use process::{become_subreaper, spawn_orphan_reaper, OUTPUT_CAP_BYTES};
-pub use run::{run_once, RunContext, RunOptions, RunReport, DEFAULT_TIMEOUT_MS};
+pub use run::{run_once, Redactor, RunContext, RunOptions, RunReport, DEFAULT_TIMEOUT_MS};
 pub use systemd::{unit_name as systemd_unit_name, BusAddress, DROPIN_FILE};
 
 /// Events waiting for the daemon to take them; when full, the executor
