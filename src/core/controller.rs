@@ -781,6 +781,7 @@ mod tests {
                 attrs: BTreeMap::new(),
                 expected_up: vec![],
                 busy: false,
+                fenced: vec![],
             },
         )
     }

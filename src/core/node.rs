@@ -252,7 +252,8 @@ pub struct FencedNote {
     pub devices: Vec<String>,
     /// The node whose fencer did it.
     pub origin: String,
-    /// The view in which the fencing was requested.
+    /// The view in which the fencing was requested (for logs: the note
+    /// itself is delivered in the view in which the fencing completed).
     pub view_seq: u64,
     pub reference: Option<ActionRef>,
 }
@@ -732,6 +733,10 @@ pub struct Node {
     fence_ops: BTreeMap<OpId, FenceOp>,
     next_fence_op: OpId,
     fencing_given_up: BTreeMap<String, Timestamp>,
+    /// Targets this node's fencer powered off whose `Fenced` note it has
+    /// not yet seen delivered: a view change can swallow the note, so they
+    /// travel in every `Join` until one completes (bounded by the nodes).
+    fenced_unconfirmed: std::collections::BTreeSet<String>,
     controller: Option<Controller>,
     /// Client requests broadcast and not yet delivered.
     pending_clients: Vec<u64>,
@@ -779,6 +784,7 @@ impl Node {
             fence_ops: BTreeMap::new(),
             next_fence_op: 1,
             fencing_given_up: BTreeMap::new(),
+            fenced_unconfirmed: std::collections::BTreeSet::new(),
             controller: None,
             pending_clients: Vec::new(),
             effects: VecDeque::new(),
@@ -893,12 +899,6 @@ impl Node {
             .unwrap_or_default()
     }
 
-    fn is_member(&self, name: &str) -> bool {
-        self.view
-            .as_ref()
-            .is_some_and(|v| v.members.iter().any(|m| m.name == name))
-    }
-
     // ---- membership and join ------------------------------------------
 
     fn on_view(&mut self, view: View) {
@@ -934,6 +934,7 @@ impl Node {
             attrs: self.lrm.attrs.clone(),
             expected_up: replication::expected_up(&self.cib, &self.name),
             busy: self.lrm.busy(),
+            fenced: self.fenced_unconfirmed.iter().cloned().collect(),
         };
         self.view = Some(view);
         self.phase = Phase::Joining(Joining {
@@ -1045,6 +1046,8 @@ impl Node {
         let view = self.view.clone().expect("joining needs a view");
         let dc = controller::choose_dc(&view.members, &j.joins).expect("a view has members");
         replication::rebuild_status(&mut self.cib, &view.members, &j.joins, &dc, view.quorate);
+        // Every member applied the fencings our Join carried.
+        self.fenced_unconfirmed.clear();
         for m in &view.members {
             // A member that is back needs no fencing: forget failed attempts.
             self.fencing_given_up.remove(&m.name);
@@ -1136,20 +1139,24 @@ impl Node {
                 }
             }
             Message::Fenced(f) => {
-                let rejoined = self.is_member(&f.target)
-                    && self.view.as_ref().is_some_and(|v| v.seq != f.view_seq);
-                if rejoined {
-                    self.log(Decision::Warning(format!(
-                        "{} rejoined after it was fenced: its own history stands",
-                        f.target
-                    )));
-                } else {
-                    replication::mark_fenced(&mut self.cib, &f.target);
+                // Delivered in the view in which the fencing completed (the
+                // fencer broadcasts at once, and virtual synchrony delivers
+                // in the sending view or not at all), so the target was
+                // powered off then, whatever it did before: even an
+                // incarnation that rejoined while the fencing was delayed
+                // is gone. Recording it down (expected down) is what keeps
+                // its departure from the view from being taken as a new
+                // loss and fenced again. Unfencing (`on`) records nothing.
+                if f.origin == self.name && from == self.name {
+                    self.fenced_unconfirmed.remove(&f.target);
                 }
-                if f.target == self.name && !rejoined {
-                    self.log(Decision::Warning(
-                        "this node was reported fenced while it runs".to_string(),
-                    ));
+                if f.action != "on" {
+                    replication::mark_fenced(&mut self.cib, &f.target);
+                    if f.target == self.name {
+                        self.log(Decision::Warning(
+                            "this node was reported fenced while it runs".to_string(),
+                        ));
+                    }
                 }
                 if let Some(c) = &mut self.controller {
                     c.on_fenced(&f.target, f.reference.as_ref(), &mut outs);
@@ -1546,6 +1553,9 @@ impl Node {
                     };
                     match result {
                         FenceResult::Success => {
+                            if action != fencer::FenceAction::On {
+                                self.fenced_unconfirmed.insert(target.clone());
+                            }
                             self.log(Decision::Fenced {
                                 target: target.clone(),
                                 by: self.name.clone(),

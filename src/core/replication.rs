@@ -26,9 +26,13 @@
 //!   `expected=member` (so the scheduler fences the node) if *any* member's
 //!   replica expected it up, even when the sync source thought it cleanly
 //!   down: merging partitions must never turn "unknown" into "safe".
-//! * A fencing result marks the target down and discards its history and
-//!   transient attributes (Pacemaker's `send_stonith_update`), unless the
-//!   target has since rejoined: then its own fresh report stands.
+//! * A fencing result marks the target down, expected down, and discards
+//!   its history and transient attributes (Pacemaker's
+//!   `send_stonith_update`): the result is delivered in the view in which
+//!   the fencing completed, so whatever incarnation of the target ran then
+//!   (even one that rejoined while the fencing waited out its delay) is
+//!   gone, and its departure from the view is not a new loss. When it
+//!   boots again it rejoins with an empty history of its own.
 //!
 //! Invariant: pure functions on a `Cib` and on plain data. No IO, no clock,
 //! no decision about *what* should run (that is the scheduler's), no
@@ -355,6 +359,10 @@ pub struct Join {
     /// waits for their results before it schedules (the history it was
     /// given does not say how they end).
     pub busy: bool,
+    /// Targets this node fenced (powered off) in an earlier view whose
+    /// result it has not seen delivered: a view change may have swallowed
+    /// it. See [`rebuild_status`].
+    pub fenced: Vec<String>,
 }
 
 /// The member whose CIB everyone adopts: highest version, then lowest node
@@ -496,7 +504,11 @@ pub fn recorded_attrs(cib: &Cib, node: &str) -> BTreeMap<String, String> {
 /// Records a confirmed fencing of `target`: down and expected down, its
 /// history and transient attributes gone. A status change.
 pub fn mark_fenced(cib: &mut Cib, target: &str) {
-    let st = node_state_mut(cib, target);
+    set_fenced(node_state_mut(cib, target));
+    cib.bump(Change::Status);
+}
+
+fn set_fenced(st: &mut NodeState) {
     set(&mut st.in_ccm, "false");
     set(&mut st.crmd, "offline");
     set(&mut st.join, "down");
@@ -504,7 +516,6 @@ pub fn mark_fenced(cib: &mut Cib, target: &str) {
     set(&mut st.crm_debug_origin, "send_stonith_update");
     st.lrm = None;
     st.transient = None;
-    cib.bump(Change::Status);
 }
 
 /// Forgets `rsc`'s history and failures on `node` in the CIB (cleanup of a
@@ -615,7 +626,20 @@ pub fn rebuild_status(
         .map(|n| n.uname.clone())
         .filter(|u| !members.iter().any(|m| &m.name == u))
         .collect();
+    // A fencing whose result a view change swallowed: the target was
+    // powered off after it last left a view, so if it is not a member now
+    // it is down and known to be (as if the result had been delivered). If
+    // it is a member, it booted since and its own report stands.
+    let fenced: Vec<&String> = joins
+        .values()
+        .flat_map(|j| j.fenced.iter())
+        .filter(|t| !members.iter().any(|m| &m.name == *t))
+        .collect();
     for x in others {
+        if fenced.contains(&&x) {
+            set_fenced(node_state_mut(cib, &x));
+            continue;
+        }
         let expected_by_someone = joins.values().any(|j| j.expected_up.contains(&x));
         let exists = node_state(cib, &x).is_some();
         if !exists && !expected_by_someone {
@@ -1154,6 +1178,7 @@ mod tests {
             attrs: BTreeMap::new(),
             expected_up: vec![],
             busy: false,
+            fenced: vec![],
         }
     }
 
@@ -1219,6 +1244,46 @@ mod tests {
         assert!(n3.unclean, "{n3:?}");
         let d = state.resources.iter().find(|r| r.id == "d").unwrap();
         assert!(d.orphan && d.running_on == ["n1"], "{d:?}");
+    }
+
+    #[test]
+    fn a_fencing_whose_result_a_view_change_swallowed_is_applied_at_the_join() {
+        // n2 ran d and was fenced by n1 in the previous view; the result
+        // was not delivered, so n1's replica still expects n2 up. n3 was
+        // fenced too, but has booted since and is a member again.
+        let text = r#"<cib epoch="1" num_updates="0" admin_epoch="0"><configuration><crm_config/>
+          <nodes><node id="1" uname="n1"/><node id="2" uname="n2"/><node id="3" uname="n3"/></nodes>
+          <resources><primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/></resources>
+          <constraints/></configuration><status/></cib>"#;
+        let mut cib = cib::parse(text, "t").cib.unwrap();
+        let mut h = RscHistory::new("d", Some("ocf"), Some("pacemaker"), Some("Dummy"));
+        h.record(&result("start", 0, 0, 0));
+        set_resource_history(&mut cib, "n2", "d", Some(&h), &BTreeMap::new());
+        let mut j1 = join("n1", 1, (0, 1, 1), "x");
+        j1.expected_up = vec!["n2".into(), "n3".into()];
+        j1.fenced = vec!["n2".into(), "n3".into()];
+        let mut j3 = join("n3", 3, (0, 1, 1), "x");
+        j3.history = vec![h];
+        let members = vec![
+            Member {
+                id: 1,
+                name: "n1".into(),
+            },
+            Member {
+                id: 3,
+                name: "n3".into(),
+            },
+        ];
+        let joins = BTreeMap::from([("n1".to_string(), j1), ("n3".to_string(), j3)]);
+        rebuild_status(&mut cib, &members, &joins, &members[0], true);
+        let text = cib::to_xml(&cib);
+        assert!(text.contains(r#"<node_state id="2" uname="n2" in_ccm="false" crmd="offline" crm-debug-origin="send_stonith_update" join="down" expected="down"/>"#), "{text}");
+        assert!(text.contains(r#"<node_state id="3" uname="n3" in_ccm="true" crmd="online" crm-debug-origin="do_state_transition" join="member" expected="member">"#), "{text}");
+        let state = crate::core::scheduler::current_state(&cib, Timestamp::from_secs(2000));
+        let d = state.resources.iter().find(|r| r.id == "d").unwrap();
+        assert_eq!(d.running_on, ["n3"], "n3's own report stands");
+        let n2 = state.nodes.iter().find(|n| n.name == "n2").unwrap();
+        assert!(!n2.unclean, "n2 is known down: {n2:?}");
     }
 
     #[test]
