@@ -94,7 +94,7 @@ pub fn run(a: &SimArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, 
         ..Default::default()
     };
     if let Some(count) = a.swarm {
-        return run_swarm(a.seed.unwrap_or(1), count, &cfg, out);
+        return run_swarm(a, a.seed.unwrap_or(1), count, &cfg, out);
     }
     if a.scenario.is_none() && a.seed.is_some() {
         let seed = a.seed.unwrap_or(1);
@@ -144,8 +144,13 @@ pub fn run(a: &SimArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, 
     }
     let cib = match cib {
         Some(c) => c,
-        None => scenario::load_cib(sc.cib.as_deref())
-            .map_err(|e| CliError::rejected(format!("{name}: {e}")))?,
+        None => scenario::load_cib_in(
+            sc.cib.as_deref(),
+            a.scenario
+                .as_deref()
+                .and_then(|p| std::path::Path::new(p).parent()),
+        )
+        .map_err(|e| CliError::rejected(format!("{name}: {e}")))?,
     };
     let seed = a.seed.unwrap_or(sc.seeds[0]);
     writeln!(out, "warden sim: {name}, seed {seed}").map_err(io)?;
@@ -173,7 +178,20 @@ pub fn run(a: &SimArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, 
     }
 }
 
+/// The options that decide what a seed runs, for a replay hint.
+fn replay_options(a: &SimArgs) -> String {
+    let mut s = String::new();
+    if let Some(n) = a.nodes {
+        s.push_str(&format!(" --nodes {n}"));
+    }
+    if let Some(c) = &a.cib {
+        s.push_str(&format!(" --cib {c}"));
+    }
+    s
+}
+
 fn run_swarm(
+    a: &SimArgs,
     first: u64,
     count: u64,
     cfg: &swarm::SwarmConfig,
@@ -181,35 +199,19 @@ fn run_swarm(
 ) -> Result<u8, CliError> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
-        .unwrap_or(1)
-        .min(count.max(1) as usize);
-    let mut results: Vec<(u64, Result<swarm::Stats, scenario::Failure>)> =
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads as u64)
-                .map(|t| {
-                    s.spawn(move || {
-                        let mut v = Vec::new();
-                        let mut seed = first + t;
-                        while seed < first + count {
-                            v.push((seed, swarm::run_seed(seed, cfg)));
-                            seed += threads as u64;
-                        }
-                        v
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("a simulation thread panicked"))
-                .collect()
-        });
-    results.sort_by_key(|(seed, _)| *seed);
+        .unwrap_or(1);
+    let results = swarm::run_many(first, count, cfg, threads);
     let mut failed = 0;
     for (seed, r) in &results {
         if let Err(f) = r {
             failed += 1;
             writeln!(out, "seed {seed}: {}", f.message).map_err(io)?;
-            writeln!(out, "  replay: warden sim --seed {seed}").map_err(io)?;
+            writeln!(
+                out,
+                "  replay: warden sim --seed {seed}{}",
+                replay_options(a)
+            )
+            .map_err(io)?;
         }
     }
     let passed = results.len() - failed;

@@ -218,7 +218,10 @@ impl Controller {
     /// result that is not part of the running transition, decides whether
     /// the cluster must be looked at again (Pacemaker: a failure always; a
     /// one-shot result from an old transition always; a recurring result
-    /// only when it is a failure).
+    /// only when it is a failure). A change that is no result at all (the
+    /// node forgot a resource's history and failures for a cleanup) always
+    /// changes what the scheduler reads, as a removed operation record
+    /// aborts Pacemaker's transition.
     pub fn on_history(
         &mut self,
         node: &str,
@@ -261,6 +264,8 @@ impl Controller {
                     out,
                 );
             }
+        } else if reference.is_none() {
+            self.invalidate(&format!("{rsc}'s history on {node} was cleared"), out);
         }
     }
 
