@@ -91,6 +91,9 @@ pub struct Scenario {
     pub expected: Option<String>,
     /// The command part as written (for re-blessing).
     pub script: String,
+    /// Agent-level and protocol lines in the timeline too (not part of a
+    /// transcript: `log` would then differ).
+    pub verbose: bool,
 }
 
 /// Why a scenario failed.
@@ -209,6 +212,7 @@ pub fn parse(text: &str, name: &str) -> Result<Scenario, String> {
         commands: Vec::new(),
         expected,
         script: script.to_string(),
+        verbose: false,
     };
     for (n, raw) in script.lines().enumerate() {
         let line = n + 1;
@@ -426,6 +430,7 @@ pub fn run(
     let names = sc.nodes.clone().unwrap_or_else(|| node_names(cib, 2));
     let mut opts = SimOptions::new(seed);
     opts.keep_trace = true;
+    opts.verbose = sc.verbose;
     if let Some(b) = sc.boot_ms {
         opts.boot_ms = b;
     }
