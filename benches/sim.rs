@@ -77,7 +77,10 @@ fn main() {
                 ..SwarmConfig::default()
             },
         ),
-        ("CI mix (2-5 nodes, guide 1 in 5)".into(), SwarmConfig::default()),
+        (
+            "CI mix (2-5 nodes, guide 1 in 5)".into(),
+            SwarmConfig::default(),
+        ),
     ];
     let mut rows = Vec::new();
     for (name, cfg) in &cases {

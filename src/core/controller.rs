@@ -14,9 +14,11 @@
 //! * **Level-triggered scheduling.** The DC schedules from the whole CIB
 //!   whenever something relevant changed (a view, a configuration change,
 //!   a client request, an unexpected result, a fencing result, a recheck
-//!   time) and after a transition that did not run to the end. A
-//!   transition whose every action gave the expected result leaves the DC
-//!   idle, as in Pacemaker: scheduling again would give the same answer.
+//!   time) and after a transition that was aborted. A transition that was
+//!   not aborted leaves the DC idle, as in Pacemaker, even when actions
+//!   waiting on unrunnable ones never fired (Pacemaker's "Incomplete=N"):
+//!   every result was the expected one, so scheduling again would give the
+//!   same answer; the next event reschedules.
 //! * **Aborts wait.** A failed action, an unexpected result or a change
 //!   aborts the transition; the DC starts nothing new and waits for the
 //!   actions in flight, whose results are real and must be in the CIB
