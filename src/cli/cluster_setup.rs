@@ -600,8 +600,8 @@ fn rooted(path: &str) -> PathBuf {
 pub fn render_warden_toml(cluster_name: &str) -> String {
     format!(
         "# warden's configuration for cluster '{cluster_name}', written by 'warden cluster setup'.\n\
-         # Every key, with its default, is described in warden's example configuration\n\
-         # (examples/warden.toml in the source).\n\
+         # Every key, with its default and what it does: /usr/share/doc/warden/warden.toml.example\n\
+         # (installed by contrib/install.sh; examples/warden.toml in the source).\n\
          cluster_name = \"{cluster_name}\"\n\
          transport = \"corosync\"\n"
     )
