@@ -97,7 +97,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         path: &["cluster", "status"],
         args: "",
         help: "Show the daemon's view (members, quorum, DC, CIB version) and the cluster status",
-        flags: &["full"],
+        flags: &[],
     },
     CommandSpec {
         path: &["cluster", "auth|destroy|node"],
