@@ -976,7 +976,10 @@ impl<'a> Parser<'a> {
             class: take(&mut a, "class"),
             provider: take(&mut a, "provider"),
             kind: take(&mut a, "type"),
-            ops: Vec::new(),
+            // Most resources have one or two operations recorded (the last one and
+            // a recurring monitor); the default first capacity of four large
+            // entries would make every resource touch fresh memory.
+            ops: Vec::with_capacity(2),
             extra_attrs: a,
             extra: Vec::new(),
             pos,
