@@ -4,15 +4,20 @@
 //! ([`edit`] for changes, [`show`] and the status view for reading).
 //!
 //! Commands run against a CIB file (`-f FILE` or the `CIB_file` environment
-//! variable, as Pacemaker's tools); the live cluster is reached through the
-//! daemon. Agents are known through [`agent_info`].
+//! variable, as Pacemaker's tools), or without one against the live cluster
+//! through the local daemon ([`live`]: the same edit and display code, the
+//! CIB exchanged over the socket). [`cluster_setup`] writes a new cluster's
+//! configuration and starts or stops it. Agents are known through
+//! [`agent_info`].
 //!
-//! Invariant: a command either succeeds completely or leaves the file
-//! byte-for-byte as it was; the file is only ever replaced atomically
-//! (`shell::store::write_atomic`). No secret value reaches the output, the
-//! logs or an error message unless the operator asks for it.
+//! Invariant: a command either succeeds completely or leaves the file (or
+//! the live CIB) as it was; the file is only ever replaced atomically
+//! (`shell::store::write_atomic`), the live CIB only by a compare-and-swap.
+//! No secret value reaches the output, the logs or an error message unless
+//! the operator asks for it.
 
 pub mod agent_info;
+pub mod cluster_setup;
 pub mod command;
 pub mod debug;
 pub mod edit;
@@ -21,6 +26,7 @@ pub mod flags;
 pub mod grammar;
 pub mod help;
 pub mod ids;
+pub mod live;
 pub mod ops;
 pub mod properties;
 pub mod secrets;
@@ -138,17 +144,23 @@ fn run_inner(
             return write(out, &format!("warden {}\n", env!("CARGO_PKG_VERSION"))).map(|_| 0)
         }
         Command::Completion(shell) => return write(out, &help::completion(shell)?).map(|_| 0),
-        Command::LiveOnly(c) if file.is_some() => {
-            return Err(CliError::NoFileMode { command: c.clone() })
+        Command::Live(_) | Command::ClusterService(_) if file.is_some() => {
+            return Err(CliError::NoFileMode { command: name })
         }
-        Command::LiveOnly(c) => return Err(CliError::LiveOnly { command: c.clone() }),
+        Command::Live(c) => return live::run(c, &name, flags, out, err),
+        Command::ClusterService(spec) => return cluster_setup::service(spec, out, err),
+        Command::ClusterSetup(spec) => return cluster_setup::setup(spec, out, err),
         Command::Unimplemented(c) => return Err(CliError::Unimplemented(c.clone())),
         Command::Simulate(spec) => return simulate::run(spec, file, out, err),
         Command::Verify { file: given, full } => {
-            let Some(f) = given.as_deref().or(file) else {
-                return Err(CliError::LiveMode { command: name });
+            let (text, source) = match given.as_deref().or(file) {
+                Some(f) => (read_for_verify(f)?, f.to_string()),
+                None => {
+                    let mut daemon = live::Daemon::connect(&name, false)?;
+                    (daemon.get_cib_text(false)?, "the live CIB".to_string())
+                }
             };
-            return verify(f, *full, out);
+            return verify(&text, &source, *full, out);
         }
         _ => {}
     }
@@ -156,7 +168,7 @@ fn run_inner(
         return write(out, &agent_command(&cmd, flags, &SystemAgents)?).map(|_| 0);
     }
     let Some(file) = file else {
-        return Err(CliError::LiveMode { command: name });
+        return run_live(&cmd, &name, flags, out, err);
     };
     let path = Path::new(file);
     // Changes are read-modify-write cycles: one warden process at a time.
@@ -172,17 +184,8 @@ fn run_inner(
     let mut cib = load(path)?;
     if cmd.writes_cib() {
         let before = cib.clone();
-        let ctx = Ctx {
-            force: flags.force,
-            agents: &SystemAgents,
-        };
-        let outcome = edit::apply(&mut cib, &cmd, &ctx)?;
-        for w in &outcome.warnings {
-            let _ = writeln!(err, "Warning: {w}");
-        }
-        for n in &outcome.notes {
-            let _ = writeln!(err, "{n}");
-        }
+        let outcome = apply_edit(&mut cib, &cmd, flags)?;
+        report_outcome(&outcome, err);
         if cib != before {
             cib.bump(Change::Configuration);
             let text = cib::to_xml(&cib);
@@ -195,33 +198,102 @@ fn run_inner(
         }
         return Ok(0);
     }
+    read_and_show(&cib, &cmd, flags, out, err)
+}
+
+/// The command against the live cluster: edits as a compare-and-swap of
+/// the configuration, reads on the CIB the daemon sends.
+fn run_live(
+    cmd: &Command,
+    name: &str,
+    flags: &flags::Flags,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<u8, CliError> {
+    let mut daemon = live::Daemon::connect(name, false)?;
+    if let Command::NodeMode {
+        mode,
+        on,
+        nodes,
+        all,
+    } = cmd
+    {
+        return live::node_mode(&mut daemon, *mode, *on, nodes, *all);
+    }
+    if cmd.writes_cib() {
+        let (outcome, version) = daemon.edit(|cib| apply_edit(cib, cmd, flags))?;
+        report_outcome(&outcome, err);
+        if let Some(v) = version {
+            tracing::debug!(version = %v, "live CIB changed");
+        }
+        return Ok(0);
+    }
+    let cib = daemon.get_cib(live::needs_secrets(cmd, flags))?;
+    read_and_show(&cib, cmd, flags, out, err)
+}
+
+/// The edit of a writing command (the same on a file and on the live CIB).
+fn apply_edit(
+    cib: &mut Cib,
+    cmd: &Command,
+    flags: &flags::Flags,
+) -> Result<edit::Outcome, CliError> {
+    let ctx = Ctx {
+        force: flags.force,
+        agents: &SystemAgents,
+    };
+    edit::apply(cib, cmd, &ctx)
+}
+
+fn report_outcome(outcome: &edit::Outcome, err: &mut dyn Write) {
+    for w in &outcome.warnings {
+        let _ = writeln!(err, "Warning: {w}");
+    }
+    for n in &outcome.notes {
+        let _ = writeln!(err, "{n}");
+    }
+}
+
+/// A reading command on a CIB (from a file or the daemon).
+fn read_and_show(
+    cib: &Cib,
+    cmd: &Command,
+    flags: &flags::Flags,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<u8, CliError> {
+    let write = |out: &mut dyn Write, text: &str| -> Result<(), CliError> {
+        out.write_all(text.as_bytes()).map_err(|e| CliError::Io {
+            action: "cannot write to",
+            path: "standard output".into(),
+            source: e,
+        })
+    };
     if let Command::StonithTest {
         device,
         action,
         node,
-    } = &cmd
+    } = cmd
     {
         let (text, code) =
-            stonith_test::run(&cib, &agent_config(), device, *action, node.as_deref())?;
+            stonith_test::run(cib, &agent_config(), device, *action, node.as_deref())?;
         write(out, &text)?;
         return Ok(code);
     }
-    if let Command::Debug { command, rsc, full } = &cmd {
-        let (text, code) = debug::run(&cib, &agent_config(), command, rsc, *full)?;
+    if let Command::Debug { command, rsc, full } = cmd {
+        let (text, code) = debug::run(cib, &agent_config(), command, rsc, *full)?;
         write(out, &text)?;
         return Ok(code);
     }
-    let text = read_command(&cib, &cmd, flags, err)?;
+    let text = read_command(cib, cmd, flags, err)?;
     write(out, &text).map(|_| 0)
 }
 
 /// Exit code of `verify` for a CIB with errors.
 pub const EXIT_VERIFY_ERRORS: u8 = 1;
 
-/// `cib verify` / `cluster verify`: every problem, then a summary line.
-fn verify(file: &str, full: bool, out: &mut dyn Write) -> Result<u8, CliError> {
-    use crate::core::cib::verify as v;
-    let text = store::read_optional(Path::new(file))
+fn read_for_verify(file: &str) -> Result<String, CliError> {
+    store::read_optional(Path::new(file))
         .map_err(|e| CliError::Io {
             action: "cannot read the CIB file",
             path: file.to_string(),
@@ -231,11 +303,17 @@ fn verify(file: &str, full: bool, out: &mut dyn Write) -> Result<u8, CliError> {
             CliError::rejected(format!(
                 "cannot read the CIB file {file}: it does not exist"
             ))
-        })?;
-    let mut diags = v::verify(&text, file);
+        })
+}
+
+/// `cib verify` / `cluster verify`: every problem, then a summary line.
+/// `source` names the text in the diagnostics.
+fn verify(text: &str, source: &str, full: bool, out: &mut dyn Write) -> Result<u8, CliError> {
+    use crate::core::cib::verify as v;
+    let mut diags = v::verify(text, source);
     if full && !crate::core::cib::diag::has_errors(&diags) {
         // What the scheduler reads but cannot act on.
-        if let Some(cib) = cib::parse(&text, file).cib {
+        if let Some(cib) = cib::parse(text, source).cib {
             for w in crate::core::scheduler::current_state(&cib, now()).warnings {
                 diags.push(crate::core::cib::Diagnostic::warning(format!(
                     "scheduler: {w}"

@@ -359,8 +359,8 @@ impl Controller {
                 ctx.cib,
                 now,
                 scheduler::ScheduleOptions {
-                    show_scores: false,
                     sanitized: false,
+                    ..Default::default()
                 },
             );
             for (node, rsc_id, action, interval_ms, changed) in
