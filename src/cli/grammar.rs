@@ -403,6 +403,17 @@ fn command(
                 flags,
             )?)
         }
+        "daemon" => {
+            exactly(args, 0, "")?;
+            Command::Daemon(DaemonArgs {
+                state_dir: flags.state_dir.clone(),
+                socket: flags.socket.clone(),
+                node_name: flags.node_name.clone(),
+                standalone: flags.standalone,
+                cib: flags.cib.clone(),
+                debug: flags.debug,
+            })
+        }
         "simulate" => {
             exactly(args, 0, "")?;
             let run = flags.run

@@ -133,6 +133,7 @@ fn run_inner(
     let file = flags.file.as_deref().or(env_file);
     match &cmd {
         Command::Sim(a) => return sim::run(a, out, err),
+        Command::Daemon(a) => return Ok(daemon(a, err)),
         Command::Help(path) => return write(out, &help::help_text(path)?).map(|_| 0),
         Command::Version => {
             return write(out, &format!("warden {}\n", env!("CARGO_PKG_VERSION"))).map(|_| 0)
@@ -213,6 +214,59 @@ fn run_inner(
     }
     let text = read_command(&cib, &cmd, flags, err)?;
     write(out, &text).map(|_| 0)
+}
+
+/// `warden daemon`: runs until stopped; logs go to standard error.
+fn daemon(a: &command::DaemonArgs, err: &mut dyn Write) -> u8 {
+    use crate::daemon::{self, DaemonConfig};
+    let filter = std::env::var("WARDEN_LOG")
+        .ok()
+        .filter(|f| !f.is_empty())
+        .unwrap_or_else(|| {
+            if a.debug {
+                "warden=debug"
+            } else {
+                "warden=info"
+            }
+            .to_string()
+        });
+    // The CLI holds the standard error lock while a command runs: the
+    // daemon's threads log through their own handle on descriptor 2, one
+    // write per line.
+    use std::os::fd::AsFd;
+    let log = match std::io::stderr().as_fd().try_clone_to_owned() {
+        Ok(fd) => std::fs::File::from(fd),
+        Err(e) => {
+            let _ = writeln!(err, "Error: cannot open standard error for the log: {e}");
+            return 1;
+        }
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::sync::Mutex::new(log))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .try_init();
+    let mut config = DaemonConfig {
+        node_name: a.node_name.clone(),
+        standalone: a.standalone,
+        seed_cib: a.cib.as_ref().map(Into::into),
+        executor: agent_config(),
+        ..DaemonConfig::default()
+    };
+    if let Some(d) = &a.state_dir {
+        config.state_dir = d.into();
+    }
+    if let Some(s) = &a.socket {
+        config.socket = s.into();
+    }
+    match daemon::run(config) {
+        Ok(()) => 0,
+        Err(e) => {
+            tracing::error!("{e}");
+            let _ = writeln!(err, "Error: {e}");
+            1
+        }
+    }
 }
 
 /// Exit code of `verify` for a CIB with errors.

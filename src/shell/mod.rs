@@ -3,6 +3,7 @@
 //! and carry out the effects the core returns. One real resource per file.
 
 pub mod agents;
+pub mod clock;
 pub mod corosync;
 pub mod executor;
 pub mod fence_agents;
