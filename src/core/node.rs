@@ -757,6 +757,8 @@ pub struct Node {
     /// Alone since start: the DC role waits until then for the other
     /// nodes (`dc-deadtime`).
     dc_wait_until: Option<Timestamp>,
+    /// A join with another node completed since start.
+    joined_peers: bool,
     effects: VecDeque<Effect>,
     persist: bool,
 }
@@ -806,6 +808,7 @@ impl Node {
             pending_clients: Vec::new(),
             started_at: None,
             dc_wait_until: None,
+            joined_peers: false,
             effects: VecDeque::new(),
             persist: false,
         }
@@ -1083,6 +1086,7 @@ impl Node {
             );
         }
         let wait_until = self.dc_deadline(&view, &dc);
+        self.joined_peers |= view.members.len() > 1;
         if let Some(until) = wait_until.filter(|t| now < *t) {
             // Pacemaker's controller waits `dc-deadtime` at start for a DC
             // before electing itself: corosync's first ring on a booting
@@ -1103,7 +1107,7 @@ impl Node {
     }
 
     /// Until when this node, alone in `view` and chosen as its DC, waits
-    /// for the other nodes: only at start (no join completed with anyone
+    /// for the other nodes: only at start (no join with another node done
     /// yet), only when the CIB knows other nodes, for `dc-deadtime`
     /// (default 20 s) from the start.
     fn dc_deadline(&self, view: &View, dc: &Member) -> Option<Timestamp> {
@@ -1114,7 +1118,7 @@ impl Node {
             .nodes
             .iter()
             .any(|n| n.uname != self.name);
-        if !alone || !others || self.was_dc.is_some() {
+        if !alone || !others || self.joined_peers {
             return None;
         }
         let deadtime_ms = self
