@@ -155,11 +155,9 @@ fn one_run(c: &mut Cluster) -> Result<Run, String> {
     let victim = victim.unwrap();
     let survivor = if victim == "n1" { "n2" } else { "n1" };
     let fence_from = c.fence_log().len();
-    // Time zero is when `lab kill` is started: the processes die a few
-    // tens of milliseconds later (the lab's own stamp is printed after the
-    // kill and the link going down), so every figure includes that much.
-    let killed_at = epoch_now();
-    c.lab_ok(&["kill", &victim]);
+    // Time zero is when the victim's corosync dies (the power loss as its
+    // peer sees it).
+    let killed_at = c.kill_timed(&victim);
     let deadline = Instant::now() + Duration::from_secs(60);
     // On the lab bridge a holder answers (RST) within a millisecond of
     // the address being resolved: a short connect timeout, asked often.

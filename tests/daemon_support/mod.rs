@@ -363,6 +363,52 @@ impl Cluster {
         at
     }
 
+    /// Power loss of `node`, timed: returns the moment its corosync died
+    /// (seen within a millisecond by watching the process), which is when
+    /// its peers stop hearing from it. `lab kill` itself takes longer (it
+    /// checks every process of the node, then takes the link down).
+    pub fn kill_timed(&mut self, node: &str) -> f64 {
+        let pidfile = self.dir.join("lab").join(node).join("corosync.pid");
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no corosync pid in {}", pidfile.display()));
+        let dead = |pid: i32| {
+            // Gone, or a zombie waiting to be reaped: it runs no more.
+            match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+                Err(_) => true,
+                Ok(stat) => stat
+                    .rsplit(')')
+                    .next()
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .is_some_and(|state| state == "Z" || state == "X"),
+            }
+        };
+        assert!(!dead(pid), "{node}'s corosync is not running");
+        let mut kill = self.lab_cmd(&["kill", node]);
+        let mut child = kill
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run lab kill");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let died = loop {
+            if dead(pid) {
+                break epoch_now();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{node}'s corosync survived lab kill"
+            );
+            nap(1);
+        };
+        assert!(child.wait().unwrap().success(), "lab kill {node} failed");
+        if let Some(mut c) = self.daemons.remove(node) {
+            let _ = c.wait();
+        }
+        died
+    }
+
     /// Boots a powered-off node: corosync, the BMC route, the daemon.
     pub fn boot(&mut self, node: &str) {
         if let Some(mut c) = self.daemons.remove(node) {
