@@ -13,7 +13,7 @@
 //! | `Broadcast` | serialized with `serde_json`, sent through the transport (which compresses and chunks) |
 //! | `RunAction`, `CancelAction` | the executor ([`crate::shell::executor`]) |
 //! | `RunFenceAgent`, `KillFenceAgent` | [`AgentRunner`] in a task of its own; the outcome comes back as an input |
-//! | `PersistCib` | an atomic write of `node.cib()`, the latest once per loop turn, off the loop |
+//! | `PersistCib` | the state directory ([`crate::shell::cib_store`]: CIB, digest, archive), the latest once per loop turn, off the loop |
 //! | `Reply` | the socket client waiting for it |
 //! | `Log` | one `tracing::info!` line per decision |
 //!
@@ -22,10 +22,19 @@
 //! and the transport compresses every broadcast (zstd), which takes away
 //! most of JSON's size cost; a CIB travels as one string inside it.
 //!
+//! The settings come from the configuration file ([`crate::shell::config`])
+//! with the command line's overrides; the socket speaks
+//! [`crate::shell::daemon_api`]. Requests the core offers are handed to it
+//! (standby, maintenance, move to a node, ban, clear, cleanup) and answered
+//! once the cluster applied them; reads (the CIB, the status, the fencing
+//! history) are answered from the node's state; the others are refused with
+//! the reason (see [`unsupported`]).
+//!
 //! # When corosync is lost
 //!
-//! As the transport's header recommends: the daemon exits at once with a
-//! failure status and does not touch its resources; the peers see its
+//! As the transport's header recommends: the daemon exits at once with
+//! status [`EXIT_NO_RESTART`] (the unit does not restart it) and does not
+//! touch its resources; the peers see its
 //! process leave without a clean shutdown and fence this node before they
 //! recover its resources. With `stonith-enabled=false` the resources
 //! should be stopped first, but the core offers no local stop request, so
@@ -46,67 +55,53 @@
 //! Secrets (fence passwords) reach only the agents' stdin and the peers
 //! (inside messages); never a log line, a reply or a command line.
 
-pub mod api;
 pub mod membership;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::core::cib::{self, Cib};
-use crate::core::fencer::{AgentOutcome, RunId};
+use crate::core::fencer::{AgentOutcome, HistoryState, RunId};
 use crate::core::node::{Effect, Event, Message, Node, NodeConfig};
+use crate::core::replication::ClientRequest;
+use crate::shell::cib_store::{CibStore, LoadOutcome, OnBadCib, StoreError};
+use crate::shell::config::{self, TransportKind};
 use crate::shell::corosync::{self, CorosyncConfig, TransportEvent, TransportHandle};
-use crate::shell::executor::{Executor, ExecutorConfig, ExecutorEvent};
+use crate::shell::daemon_api::{
+    mask_secrets, DaemonReply, DaemonRequest, DaemonStatus, FenceEvent, FenceState,
+};
+use crate::shell::executor::{Executor, ExecutorEvent};
 use crate::shell::fence_agents::AgentRunner;
-use crate::shell::ipc::{self, Incoming, ReplyHandle, ServerConfig};
-use crate::shell::{clock, standalone, store};
-use api::{DaemonStatus, Reply, Request};
+use crate::shell::ipc::{self, Incoming, ReplyHandle};
+use crate::shell::{clock, sd_notify, standalone};
 use membership::{Membership, Step};
 
-/// Where the daemon keeps the CIB by default.
-pub const DEFAULT_STATE_DIR: &str = "/var/lib/warden";
-/// The file of the CIB in the state directory.
-pub const CIB_FILE: &str = "cib.xml";
+type Request = DaemonRequest;
+type Reply = DaemonReply;
+
+/// The exit status that tells the unit not to restart the daemon: it lost
+/// corosync, or its stored CIB cannot be trusted (see the unit file).
+pub const EXIT_NO_RESTART: u8 = 100;
 /// Fence agent runs in flight at once; the core asks for few, this bounds
 /// what a bug could spawn.
 const MAX_FENCE_RUNS: usize = 64;
 /// Client requests waiting for the cluster's answer at once.
 const MAX_WAITING_CLIENTS: usize = crate::core::node::MAX_PENDING_CLIENT_REQUESTS;
 
-/// How to run the daemon.
-#[derive(Debug, Clone)]
-pub struct DaemonConfig {
-    pub state_dir: PathBuf,
-    pub socket: PathBuf,
-    /// This node's name; by default corosync's name for it (or the host
-    /// name when standalone).
-    pub node_name: Option<String>,
-    /// One node, no corosync.
-    pub standalone: bool,
+/// How to run the daemon: the configuration file's settings (the command
+/// line's overrides applied) and what only the command line says.
+#[derive(Debug, Clone, Default)]
+pub struct DaemonOptions {
+    pub config: config::DaemonConfig,
     /// A CIB to start from when the state directory has none.
     pub seed_cib: Option<PathBuf>,
+    /// What to do when the stored CIB was quarantined.
+    pub on_bad_cib: Option<OnBadCib>,
     pub corosync: CorosyncConfig,
-    pub executor: ExecutorConfig,
-    pub server: ServerConfig,
-}
-
-impl Default for DaemonConfig {
-    fn default() -> Self {
-        DaemonConfig {
-            state_dir: DEFAULT_STATE_DIR.into(),
-            socket: ipc::DEFAULT_SOCKET.into(),
-            node_name: None,
-            standalone: false,
-            seed_cib: None,
-            corosync: CorosyncConfig::default(),
-            executor: ExecutorConfig::default(),
-            server: ServerConfig::default(),
-        }
-    }
 }
 
 /// Why the daemon could not start or had to stop.
@@ -117,18 +112,12 @@ pub enum DaemonError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("the CIB {path} is not valid, so the daemon does not start (fix or remove it; it was not replaced):\n{diagnostics}")]
+    #[error("the CIB {path} is not valid, so the daemon does not start:\n{diagnostics}")]
     BadCib { path: PathBuf, diagnostics: String },
-    #[error("cannot write the CIB {path}: {source}")]
-    WriteCib {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot create the state directory {path}: {source}")]
-    StateDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    WrongCluster(String),
     #[error(transparent)]
     Corosync(#[from] corosync::ConnectError),
     #[error(transparent)]
@@ -139,6 +128,19 @@ pub enum DaemonError {
     Subreaper(std::io::Error),
     #[error("lost the cluster transport: {0}; exiting without touching the resources (the peers fence this node)")]
     TransportLost(String),
+}
+
+impl DaemonError {
+    /// The process's exit status: [`EXIT_NO_RESTART`] when restarting
+    /// blindly would do harm (corosync lost, stored CIB quarantined).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            DaemonError::TransportLost(_) | DaemonError::Store(StoreError::Quarantined { .. }) => {
+                EXIT_NO_RESTART
+            }
+            _ => 1,
+        }
+    }
 }
 
 /// One thing that happened, for the main loop.
@@ -156,98 +158,84 @@ enum Input {
     Terminate(&'static str),
 }
 
-/// Reads the CIB of the state directory, or the seed CIB when there is
-/// none (written to the state directory at once). A CIB that does not
-/// parse is an error: it is never replaced by an empty one.
-pub fn load_cib(config: &DaemonConfig) -> Result<Option<Cib>, DaemonError> {
-    let path = config.state_dir.join(CIB_FILE);
-    let read = |p: &Path| {
-        store::read_optional(p).map_err(|source| DaemonError::ReadCib {
-            path: p.to_path_buf(),
-            source,
-        })
-    };
-    let (text, from) = match read(&path)? {
-        Some(t) => (t, path.clone()),
-        None => match &config.seed_cib {
-            Some(seed) => match read(seed)? {
-                Some(t) => (t, seed.clone()),
-                None => {
-                    return Err(DaemonError::ReadCib {
-                        path: seed.clone(),
-                        source: std::io::Error::new(
-                            std::io::ErrorKind::NotFound,
-                            "no such file (given with --cib)",
-                        ),
-                    })
+/// Opens and locks the state directory and reads its CIB; when it has
+/// none, the seed CIB (saved there at once). A stored CIB that fails its
+/// check is never replaced: the daemon refuses to start unless told to
+/// start without it.
+pub fn open_store(opts: &DaemonOptions) -> Result<(CibStore, Option<Cib>), DaemonError> {
+    let mut store = CibStore::open(&opts.config.state_dir)?;
+    store.set_keep_versions(opts.config.keep_versions);
+    let outcome = store.load()?;
+    if let LoadOutcome::Recovered { set_aside, .. } = &outcome {
+        tracing::warn!(set_aside = %set_aside.display(), "the last save was cut short: the previous CIB was restored");
+    }
+    let empty = matches!(outcome, LoadOutcome::Empty);
+    let cib = outcome.into_start(opts.on_bad_cib.unwrap_or(OnBadCib::Refuse))?;
+    match (&opts.seed_cib, empty) {
+        (Some(seed), true) => {
+            let text = std::fs::read_to_string(seed).map_err(|source| DaemonError::ReadCib {
+                path: seed.clone(),
+                source,
+            })?;
+            let parsed = cib::parse(&text, &seed.display().to_string());
+            let errors: Vec<String> = parsed
+                .diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .map(|d| d.to_string())
+                .collect();
+            match parsed.cib {
+                Some(c) if errors.is_empty() => {
+                    store.save(&c)?;
+                    tracing::info!(seed = %seed.display(), version = %c.version(), "state directory seeded with the given CIB");
+                    Ok((store, Some(c)))
                 }
-            },
-            None => return Ok(None),
-        },
-    };
-    let parsed = cib::parse(&text, &from.display().to_string());
-    let errors: Vec<String> = parsed
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| d.to_string())
-        .collect();
-    match parsed.cib {
-        Some(c) if errors.is_empty() => {
-            if from != path {
-                std::fs::create_dir_all(&config.state_dir).map_err(|source| {
-                    DaemonError::StateDir {
-                        path: config.state_dir.clone(),
-                        source,
-                    }
-                })?;
-                store::write_atomic(&path, cib::to_xml(&c).as_bytes())
-                    .map_err(|source| DaemonError::WriteCib { path, source })?;
-                tracing::info!(seed = %from.display(), version = %c.version(), "state directory seeded with the given CIB");
+                _ => Err(DaemonError::BadCib {
+                    path: seed.clone(),
+                    diagnostics: errors.join("\n"),
+                }),
             }
-            Ok(Some(c))
         }
-        _ => Err(DaemonError::BadCib {
-            path: from,
-            diagnostics: errors.join("\n"),
-        }),
+        _ => Ok((store, cib)),
     }
 }
 
 /// Runs the daemon until SIGTERM (`Ok`) or until it must stop (`Err`).
 /// Starts its own runtime.
-pub fn run(config: DaemonConfig) -> Result<(), DaemonError> {
-    let cib = load_cib(&config)?;
-    std::fs::create_dir_all(&config.state_dir).map_err(|source| DaemonError::StateDir {
-        path: config.state_dir.clone(),
-        source,
-    })?;
+pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
+    let (store, cib) = open_store(&opts)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(DaemonError::Runtime)?;
-    rt.block_on(run_async(config, cib))
+    rt.block_on(run_async(opts, store, cib))
 }
 
-async fn run_async(config: DaemonConfig, cib: Option<Cib>) -> Result<(), DaemonError> {
+async fn run_async(
+    opts: DaemonOptions,
+    store: CibStore,
+    cib: Option<Cib>,
+) -> Result<(), DaemonError> {
+    let config = &opts.config;
     let _reaper = crate::shell::executor::supervise_children().map_err(DaemonError::Subreaper)?;
-    let (transport, mut transport_rx, kind) = if config.standalone {
-        let mut sc = standalone::StandaloneConfig::for_this_host();
-        if let Some(n) = &config.node_name {
-            sc.node_name = n.clone();
+    let (transport, mut transport_rx, kind) = match config.transport {
+        TransportKind::Standalone => {
+            let mut sc = standalone::StandaloneConfig::for_this_host();
+            sc.node_name = config.node_name(None);
+            let (h, rx) = standalone::start(sc);
+            (h, rx, "standalone")
         }
-        let (h, rx) = standalone::start(sc);
-        (h, rx, "standalone")
-    } else {
-        let (h, rx) = corosync::connect(config.corosync.clone()).await?;
-        (h, rx, "corosync")
+        TransportKind::Corosync => {
+            let (h, rx) = corosync::connect(opts.corosync.clone()).await?;
+            (h, rx, "corosync")
+        }
     };
     let info = transport.info().clone();
-    let name = config
-        .node_name
-        .clone()
-        .unwrap_or_else(|| info.local.name.clone());
+    config
+        .check_cluster_name(info.cluster_name.as_deref())
+        .map_err(DaemonError::WrongCluster)?;
+    let name = config.node_name(Some(&info.local.name));
     let mut node = Node::new(NodeConfig {
         name: name.clone(),
         id: info.local.node_id,
@@ -260,22 +248,26 @@ async fn run_async(config: DaemonConfig, cib: Option<Cib>) -> Result<(), DaemonE
         transport = kind,
         version = %node.cib().version(),
         state_dir = %config.state_dir.display(),
+        cluster = ?info.cluster_name,
         "warden daemon started"
     );
-    let (executor, mut executor_rx) = Executor::start(config.executor.clone());
-    let runner = AgentRunner::new(config.executor.fence_agent_dir.clone());
-    let mut server_config = config.server.clone();
-    server_config.path = config.socket.clone();
-    let (_server, mut client_rx) = ipc::serve::<Request, Reply>(server_config)?;
+    let executor_config = config.executor_config();
+    let runner = AgentRunner::new(executor_config.fence_agent_dir.clone());
+    let (executor, mut executor_rx) = Executor::start(executor_config);
+    let (_server, mut client_rx) = ipc::serve::<Request, Reply>(config.server_config())?;
     let (fence_tx, mut fence_rx) = mpsc::channel::<(RunId, AgentOutcome)>(MAX_FENCE_RUNS);
-    let (persist_tx, persist_rx) = watch::channel::<Option<Arc<String>>>(None);
-    let writer = tokio::spawn(write_cib_task(config.state_dir.join(CIB_FILE), persist_rx));
+    let (persist_tx, persist_rx) = watch::channel::<Option<Arc<Cib>>>(None);
+    let writer = tokio::spawn(write_cib_task(store, persist_rx));
+    if let Err(e) = sd_notify::ready() {
+        tracing::warn!(error = %e, "cannot tell systemd the daemon is ready");
+    }
     let mut sigterm = signal(tokio::signal::unix::SignalKind::terminate());
     let mut sigint = signal(tokio::signal::unix::SignalKind::interrupt());
 
     let mut d = Driver {
         name,
         kind,
+        cluster_name: info.cluster_name.clone(),
         transport,
         executor,
         runner,
@@ -317,6 +309,9 @@ async fn run_async(config: DaemonConfig, cib: Option<Cib>) -> Result<(), DaemonE
         d.transport.leave().await;
         tracing::info!("warden daemon stopped");
     }
+    for (_, reply) in std::mem::take(&mut d.waiting) {
+        reply.fail("the daemon stopped before the cluster applied the request");
+    }
     outcome
 }
 
@@ -335,6 +330,7 @@ enum Flow {
 struct Driver {
     name: String,
     kind: &'static str,
+    cluster_name: Option<String>,
     transport: TransportHandle,
     executor: Executor,
     runner: AgentRunner,
@@ -344,7 +340,7 @@ struct Driver {
     waiting: BTreeMap<u64, ReplyHandle<Reply>>,
     next_request: u64,
     membership: Membership,
-    persist_tx: watch::Sender<Option<Arc<String>>>,
+    persist_tx: watch::Sender<Option<Arc<Cib>>>,
 }
 
 impl Driver {
@@ -402,6 +398,7 @@ impl Driver {
                 }
             }
             Input::Terminate(sig) => {
+                let _ = sd_notify::stopping();
                 tracing::warn!(signal = sig, "stopping: the core offers no shutdown request, so this node's resources are left running (the peers fence this node before recovering them)");
                 self.persist(node);
                 return Flow::Stop(Ok(()));
@@ -411,7 +408,7 @@ impl Driver {
         for ev in events {
             node.handle(now, ev);
             while let Some(effect) = node.poll_effect() {
-                if let Err(e) = self.effect(effect, &mut persist).await {
+                if let Err(e) = self.effect(node, effect, &mut persist).await {
                     return Flow::Stop(Err(e));
                 }
             }
@@ -437,47 +434,69 @@ impl Driver {
         }
     }
 
-    /// A socket request: answered here when it only reads, else handed to
-    /// the core.
+    /// A socket request: answered here when it only reads, handed to the
+    /// core when it is one of the core's requests, refused otherwise.
     fn client(&mut self, node: &Node, inc: Incoming<Request, Reply>) -> Option<Event> {
-        match inc.request {
-            Request::GetCib => {
-                inc.reply.ok(Reply::Cib {
-                    xml: cib::to_xml(node.cib()),
+        let request = match inc.request {
+            DaemonRequest::GetCib { secrets } => {
+                let xml = cib::to_xml(node.cib());
+                match if secrets { Ok(xml) } else { mask_secrets(&xml) } {
+                    Ok(xml) => inc.reply.ok(DaemonReply::Cib { xml }),
+                    Err(e) => inc.reply.fail(e),
+                }
+                return None;
+            }
+            DaemonRequest::Status => {
+                inc.reply.ok(DaemonReply::Status(status_of(
+                    node,
+                    self.kind,
+                    self.cluster_name.clone(),
+                )));
+                return None;
+            }
+            DaemonRequest::FenceHistory { node: target } => {
+                inc.reply.ok(DaemonReply::FenceHistory {
+                    events: fence_history(node, target.as_deref()),
                 });
-                None
+                return None;
             }
-            Request::Status => {
-                inc.reply.ok(Reply::Status(status_of(node, self.kind)));
-                None
-            }
-            Request::Cluster(request) => {
-                if self.waiting.len() >= MAX_WAITING_CLIENTS {
-                    inc.reply.fail(format!(
-                        "{} requests are already waiting for the cluster; try again later",
-                        self.waiting.len()
-                    ));
+            other => match core_request(&other) {
+                Ok(r) => r,
+                Err(why) => {
+                    inc.reply.fail(why);
                     return None;
                 }
-                let request_id = self.next_request;
-                self.next_request += 1;
-                tracing::info!(
-                    request_id,
-                    uid = inc.peer.uid,
-                    pid = inc.peer.pid,
-                    what = %request.describe(),
-                    "request from the command line"
-                );
-                self.waiting.insert(request_id, inc.reply);
-                Some(Event::Client {
-                    request_id,
-                    request,
-                })
-            }
+            },
+        };
+        if self.waiting.len() >= MAX_WAITING_CLIENTS {
+            inc.reply.fail(format!(
+                "{} requests are already waiting for the cluster; try again later",
+                self.waiting.len()
+            ));
+            return None;
         }
+        let request_id = self.next_request;
+        self.next_request += 1;
+        tracing::info!(
+            request_id,
+            uid = inc.peer.uid,
+            pid = inc.peer.pid,
+            what = %request.describe(),
+            "request from the command line"
+        );
+        self.waiting.insert(request_id, inc.reply);
+        Some(Event::Client {
+            request_id,
+            request,
+        })
     }
 
-    async fn effect(&mut self, effect: Effect, persist: &mut bool) -> Result<(), DaemonError> {
+    async fn effect(
+        &mut self,
+        node: &Node,
+        effect: Effect,
+        persist: &mut bool,
+    ) -> Result<(), DaemonError> {
         match effect {
             Effect::Broadcast(message) => {
                 // Serializing a message of our own types cannot fail.
@@ -522,7 +541,12 @@ impl Driver {
             Effect::Reply { request_id, result } => {
                 if let Some(reply) = self.waiting.remove(&request_id) {
                     match result {
-                        Ok(message) => reply.ok(Reply::Done { message }),
+                        Ok(message) => {
+                            tracing::info!(request_id, %message, "request applied");
+                            reply.ok(DaemonReply::Done {
+                                version: Some(node.cib().version().into()),
+                            })
+                        }
                         Err(message) => reply.fail(message),
                     }
                 }
@@ -574,14 +598,16 @@ impl Driver {
 
     /// Hands the node's CIB to the writer (which writes the latest).
     fn persist(&self, node: &Node) {
-        let text = cib::to_xml(node.cib());
-        self.persist_tx.send_replace(Some(Arc::new(text)));
+        self.persist_tx
+            .send_replace(Some(Arc::new(node.cib().clone())));
     }
 }
 
-fn status_of(node: &Node, kind: &str) -> DaemonStatus {
+fn status_of(node: &Node, kind: &str, cluster_name: Option<String>) -> DaemonStatus {
     let view = node.view();
     DaemonStatus {
+        daemon_version: env!("CARGO_PKG_VERSION").to_string(),
+        cluster_name,
         node_name: node.name().to_string(),
         transport: kind.to_string(),
         members: view
@@ -589,11 +615,82 @@ fn status_of(node: &Node, kind: &str) -> DaemonStatus {
             .unwrap_or_default(),
         quorate: view.is_some_and(|v| v.quorate),
         dc: node.dc().map(str::to_string),
-        cib_version: node.cib().version().to_string(),
-        cib_digest: cib::digest(node.cib()),
-        synced: node.is_synced(),
+        cib_version: node.cib().version().into(),
         idle: node.is_idle(),
     }
+}
+
+/// The fencing operations this node's fencer knows, oldest first.
+fn fence_history(node: &Node, target: Option<&str>) -> Vec<FenceEvent> {
+    let mut events: Vec<FenceEvent> = node
+        .fence_history()
+        .filter(|h| target.is_none_or(|t| t == h.target))
+        .map(|h| FenceEvent {
+            target: h.target.clone(),
+            action: h.action.as_str().to_string(),
+            state: match h.state {
+                HistoryState::Pending => FenceState::Pending,
+                HistoryState::Done => FenceState::Succeeded,
+                HistoryState::Failed => FenceState::Failed,
+            },
+            delegate: Some(h.executor.clone()).filter(|e| !e.is_empty()),
+            origin: Some(h.origin.clone()).filter(|o| !o.is_empty()),
+            client: Some(h.client.clone()).filter(|c| !c.is_empty()),
+            completed_ms: h.completed_ms.map(|ms| ms as i64),
+        })
+        .collect();
+    events.sort_by_key(|e| e.completed_ms.unwrap_or(i64::MAX));
+    events
+}
+
+/// The core's request for a socket request, or why the daemon cannot
+/// carry it out.
+fn core_request(r: &DaemonRequest) -> Result<ClientRequest, String> {
+    Ok(match r {
+        DaemonRequest::Standby { node, on } => ClientRequest::Standby {
+            node: node.clone(),
+            on: *on,
+        },
+        DaemonRequest::Maintenance { node, on } => ClientRequest::Maintenance {
+            node: node.clone(),
+            on: *on,
+        },
+        DaemonRequest::Move {
+            rsc,
+            node: Some(node),
+        } => ClientRequest::Move {
+            rsc: rsc.clone(),
+            node: node.clone(),
+        },
+        DaemonRequest::Ban { rsc, node } => ClientRequest::Ban {
+            rsc: rsc.clone(),
+            node: node.clone(),
+        },
+        DaemonRequest::Clear { rsc, node } => ClientRequest::Clear {
+            rsc: rsc.clone(),
+            node: node.clone(),
+        },
+        DaemonRequest::Cleanup { rsc, node } => ClientRequest::Cleanup {
+            rsc: rsc.clone(),
+            node: node.clone(),
+        },
+        other => return Err(unsupported(other)),
+    })
+}
+
+/// Why a request is refused: the daemon carries out only what the core
+/// decides, and the core has no request for these yet (each must be
+/// decided in the cluster's total order, not by one daemon).
+pub fn unsupported(r: &DaemonRequest) -> String {
+    let what = match r {
+        DaemonRequest::ReplaceConfiguration { .. } => "changing the configuration",
+        DaemonRequest::Fence { .. } => "fencing a node by hand",
+        DaemonRequest::FenceConfirm { .. } => "confirming that a node is down",
+        DaemonRequest::Restart { .. } => "restarting a resource",
+        DaemonRequest::Move { node: None, .. } => "moving a resource away from its node",
+        _ => "this request",
+    };
+    format!("{what} through the daemon is not available yet: the cluster core has no request for it; nothing was changed")
 }
 
 fn log_transport(ev: &TransportEvent) {
@@ -624,22 +721,100 @@ fn log_transport(ev: &TransportEvent) {
     }
 }
 
-/// Writes the latest CIB it is given, atomically, off the loop; a write
-/// that fails is logged and retried with the next version.
-async fn write_cib_task(path: PathBuf, mut rx: watch::Receiver<Option<Arc<String>>>) {
+/// Saves the latest CIB it is given to the state directory, off the loop;
+/// a save that fails is logged and the next version tried.
+async fn write_cib_task(store: CibStore, mut rx: watch::Receiver<Option<Arc<Cib>>>) {
+    let mut store = Some(store);
     while rx.changed().await.is_ok() {
-        let Some(text) = rx.borrow_and_update().clone() else {
+        let Some(cib) = rx.borrow_and_update().clone() else {
             continue;
         };
-        let p = path.clone();
-        let res =
-            tokio::task::spawn_blocking(move || store::write_atomic(&p, text.as_bytes())).await;
+        let Some(mut s) = store.take() else { return };
+        let res = tokio::task::spawn_blocking(move || {
+            let r = s.save(&cib);
+            (s, r)
+        })
+        .await;
         match res {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::error!(path = %path.display(), error = %e, "cannot write the CIB")
+            Ok((s, r)) => {
+                if let Err(e) = r {
+                    tracing::error!(error = %e, "cannot save the CIB");
+                }
+                store = Some(s);
             }
-            Err(e) => tracing::error!(error = %e, "the CIB writer task failed"),
+            Err(e) => {
+                tracing::error!(error = %e, "the CIB writer task failed; the CIB is no longer saved");
+                return;
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_requests_map_to_the_cores_or_are_refused_with_the_reason() {
+        assert_eq!(
+            core_request(&DaemonRequest::Standby {
+                node: "n1".into(),
+                on: true
+            }),
+            Ok(ClientRequest::Standby {
+                node: "n1".into(),
+                on: true
+            })
+        );
+        assert_eq!(
+            core_request(&DaemonRequest::Move {
+                rsc: "vip".into(),
+                node: Some("n2".into())
+            }),
+            Ok(ClientRequest::Move {
+                rsc: "vip".into(),
+                node: "n2".into()
+            })
+        );
+        assert_eq!(
+            core_request(&DaemonRequest::Cleanup {
+                rsc: None,
+                node: Some("n2".into())
+            }),
+            Ok(ClientRequest::Cleanup {
+                rsc: None,
+                node: Some("n2".into())
+            })
+        );
+        let refused = core_request(&DaemonRequest::Move {
+            rsc: "vip".into(),
+            node: None,
+        })
+        .unwrap_err();
+        assert!(
+            refused.starts_with("moving a resource away from its node")
+                && refused.ends_with("nothing was changed"),
+            "{refused}"
+        );
+        let refused = core_request(&DaemonRequest::FenceConfirm { node: "n2".into() }).unwrap_err();
+        assert!(
+            refused.starts_with("confirming that a node is down"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn losing_corosync_or_a_quarantined_cib_asks_systemd_not_to_restart() {
+        assert_eq!(
+            DaemonError::TransportLost("gone".into()).exit_code(),
+            EXIT_NO_RESTART
+        );
+        let bad = DaemonError::Store(StoreError::Quarantined {
+            path: "/var/lib/warden/cib.xml.bad-0.1.0".into(),
+            reason: "digest mismatch".into(),
+            hint: String::new(),
+        });
+        assert_eq!(bad.exit_code(), EXIT_NO_RESTART);
+        assert_eq!(DaemonError::WrongCluster("x".into()).exit_code(), 1);
     }
 }

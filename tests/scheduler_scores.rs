@@ -71,6 +71,7 @@ fn allocation_scores_match_crm_simulate() {
             ScheduleOptions {
                 show_scores: true,
                 sanitized: true,
+                ..ScheduleOptions::default()
             },
         )
         .scores

@@ -14,7 +14,8 @@ fn check(file: &Path) {
     let text = fs::read_to_string(file).unwrap();
     let name = file.display().to_string();
     let sc = scenario::parse(&text, &name).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let cib = scenario::load_cib(sc.cib.as_deref()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let cib = scenario::load_cib_in(sc.cib.as_deref(), file.parent())
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
     let mut first: Option<String> = None;
     for &seed in &sc.seeds {
         let got = scenario::run(&sc, &cib, seed, &mut |_| {})

@@ -165,6 +165,9 @@ pub enum LevelTarget {
 /// `warden daemon` (its flags, as given).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DaemonArgs {
+    /// The configuration file, when given.
+    pub config: Option<String>,
+    pub start_empty: bool,
     pub state_dir: Option<String>,
     pub socket: Option<String>,
     pub node_name: Option<String>,
@@ -193,14 +196,44 @@ pub struct SimulateSpec {
     pub json: bool,
 }
 
+/// A command only the daemon carries out (live cluster only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveCommand {
+    /// `stonith fence NODE [--off]`
+    Fence { node: String, off: bool },
+    /// `stonith confirm NODE`
+    FenceConfirm { node: String },
+    /// `stonith history [show] [NODE]`
+    FenceHistory { node: Option<String> },
+    /// `resource cleanup [RESOURCE] [node=NODE]`
+    Cleanup {
+        rsc: Option<String>,
+        node: Option<String>,
+    },
+    /// `resource move RESOURCE [NODE]`
+    Move { rsc: String, node: Option<String> },
+    /// `resource ban RESOURCE [NODE]`
+    Ban { rsc: String, node: Option<String> },
+    /// `resource clear RESOURCE [NODE]`
+    Clear { rsc: String, node: Option<String> },
+    /// `resource restart RESOURCE [NODE]`
+    Restart { rsc: String, node: Option<String> },
+    /// `cluster status`
+    ClusterStatus,
+}
+
 /// A validated command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Help(Vec<String>),
     Version,
     Completion(String),
-    /// Understood, but needs the live cluster (no file mode exists for it).
-    LiveOnly(String),
+    /// Carried out by the daemon; no file mode exists for it.
+    Live(LiveCommand),
+    /// `cluster setup`.
+    ClusterSetup(super::cluster_setup::SetupSpec),
+    /// `cluster start|stop|enable|disable`.
+    ClusterService(super::cluster_setup::ServiceSpec),
     /// Understood, not available in this version.
     Unimplemented(String),
     ClusterCib {
@@ -331,7 +364,9 @@ impl Command {
             Command::Help(_)
                 | Command::Version
                 | Command::Completion(_)
-                | Command::LiveOnly(_)
+                | Command::Live(_)
+                | Command::ClusterSetup(_)
+                | Command::ClusterService(_)
                 | Command::Unimplemented(_)
                 | Command::Describe { .. }
                 | Command::ListAgents { .. }

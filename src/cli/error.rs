@@ -32,12 +32,19 @@ pub enum CliError {
         #[source]
         source: io::Error,
     },
-    /// No `-f FILE` / `CIB_file`: the live cluster would be needed.
-    #[error("'{command}' needs the live cluster, which warden reaches through its daemon, and the daemon is not available in this version; work on a CIB file instead: warden -f FILE {command} (or set CIB_file=FILE)")]
+    /// No `-f FILE` / `CIB_file` for a command that reads only files.
+    #[error("'{command}' needs the live cluster's CIB without -f FILE, and it reads only CIB files: save the live CIB first (warden cluster cib FILE), then run warden -f FILE {command} (or set CIB_file=FILE)")]
     LiveMode { command: String },
-    /// A command that only makes sense on the live cluster.
-    #[error("'{command}' acts on the live cluster, which warden reaches through its daemon, and the daemon is not available in this version; this command has no file mode")]
-    LiveOnly { command: String },
+    /// No `-f FILE` / `CIB_file`, and no daemon to reach the live cluster;
+    /// `why` names the socket.
+    #[error("'{command}' needs the live cluster, which warden reaches through its daemon, and the daemon is not running on this node ({why}); start it (warden cluster start), or work on a CIB file: warden -f FILE {command} (or set CIB_file=FILE)")]
+    NotRunning { command: String, why: String },
+    /// A command that only makes sense on the live cluster, and no daemon.
+    #[error("'{command}' acts on the live cluster, which warden reaches through its daemon, and the daemon is not running on this node ({why}); this command has no file mode")]
+    LiveOnly { command: String, why: String },
+    /// What the daemon answered (its words), or why it could not be asked.
+    #[error("{0}")]
+    Daemon(String),
     /// A live-only command given a CIB file.
     #[error("'{command}' acts on the running cluster (it changes real nodes), so it cannot work on a CIB file: run it without -f FILE / CIB_file, through the warden daemon")]
     NoFileMode { command: String },

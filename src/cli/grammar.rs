@@ -146,7 +146,83 @@ fn command(
                 full: flags.full,
             }
         }
-        "cluster setup" | "stonith fence" => Command::LiveOnly(path.join(" ")),
+        "cluster setup" => super::cluster_setup::parse_setup(args, flags)?,
+        "cluster start" => super::cluster_setup::parse_service(&path[1], args, flags)?,
+        "cluster status" => {
+            exactly(args, 0, "")?;
+            Command::Live(LiveCommand::ClusterStatus)
+        }
+        "cluster auth" => Command::Unimplemented(path.join(" ")),
+        "stonith fence" => {
+            exactly(args, 1, "NODE")?;
+            Command::Live(LiveCommand::Fence {
+                node: args[0].clone(),
+                off: flags.off,
+            })
+        }
+        "stonith confirm" => {
+            exactly(args, 1, "NODE")?;
+            Command::Live(LiveCommand::FenceConfirm {
+                node: args[0].clone(),
+            })
+        }
+        "stonith history" => match args.first().map(String::as_str) {
+            Some("cleanup" | "update") => {
+                Command::Unimplemented(format!("stonith history {}", args[0]))
+            }
+            Some("show") => {
+                at_most(&args[1..], 1)?;
+                Command::Live(LiveCommand::FenceHistory {
+                    node: args.get(1).cloned(),
+                })
+            }
+            _ => {
+                at_most(args, 1)?;
+                Command::Live(LiveCommand::FenceHistory {
+                    node: args.first().cloned(),
+                })
+            }
+        },
+        "resource move" => {
+            at_least(args, 1, "RESOURCE")?;
+            at_most(args, 2)?;
+            if let Some(a) = args.iter().find(|a| a.contains('=')) {
+                return Err(CliError::rejected(format!(
+                    "'{a}' is not supported: warden's move, ban and clear take only RESOURCE [NODE] (no lifetime)"
+                )));
+            }
+            let (rsc, node) = (args[0].clone(), args.get(1).cloned());
+            Command::Live(match path[1].as_str() {
+                "move" => LiveCommand::Move { rsc, node },
+                "ban" => LiveCommand::Ban { rsc, node },
+                _ => LiveCommand::Clear { rsc, node },
+            })
+        }
+        "resource cleanup" => {
+            let mut rsc = None;
+            let mut node = flags.node.clone();
+            for a in args {
+                match a.split_once('=') {
+                    Some(("node", n)) if !n.is_empty() => node = Some(n.to_string()),
+                    Some((k, _)) => {
+                        return Err(CliError::rejected(format!(
+                            "'{k}' is not supported by 'resource cleanup': expected [RESOURCE] [node=NODE]"
+                        )))
+                    }
+                    None if rsc.is_none() => rsc = Some(a.clone()),
+                    None => return Err(CliError::usage(format!("unexpected argument '{a}'"))),
+                }
+            }
+            Command::Live(LiveCommand::Cleanup { rsc, node })
+        }
+        "resource restart" => {
+            at_least(args, 1, "RESOURCE")?;
+            at_most(args, 2)?;
+            Command::Live(LiveCommand::Restart {
+                rsc: args[0].clone(),
+                node: args.get(1).cloned(),
+            })
+        }
         "property set" => {
             at_least(args, 1, "NAME=VALUE")?;
             Command::PropertySet(prepare_options(args)?)
@@ -406,6 +482,8 @@ fn command(
         "daemon" => {
             exactly(args, 0, "")?;
             Command::Daemon(DaemonArgs {
+                config: flags.config.clone(),
+                start_empty: flags.start_empty,
                 state_dir: flags.state_dir.clone(),
                 socket: flags.socket.clone(),
                 node_name: flags.node_name.clone(),

@@ -11,7 +11,10 @@ use clap::{Arg, ArgAction, Command};
 
 /// One line per command group, for the top-level help.
 const GROUPS: &[(&str, &str)] = &[
-    ("cluster", "The CIB file and cluster-wide commands"),
+    (
+        "cluster",
+        "Cluster setup, start and stop, status, the CIB and its checks",
+    ),
     ("cib", "CIB file checks"),
     ("property", "Cluster properties (crm_config)"),
     ("resource", "Resources, groups and resource agents"),

@@ -4,15 +4,20 @@
 //! ([`edit`] for changes, [`show`] and the status view for reading).
 //!
 //! Commands run against a CIB file (`-f FILE` or the `CIB_file` environment
-//! variable, as Pacemaker's tools); the live cluster is reached through the
-//! daemon. Agents are known through [`agent_info`].
+//! variable, as Pacemaker's tools), or without one against the live cluster
+//! through the local daemon ([`live`]: the same edit and display code, the
+//! CIB exchanged over the socket). [`cluster_setup`] writes a new cluster's
+//! configuration and starts or stops it. Agents are known through
+//! [`agent_info`].
 //!
-//! Invariant: a command either succeeds completely or leaves the file
-//! byte-for-byte as it was; the file is only ever replaced atomically
-//! (`shell::store::write_atomic`). No secret value reaches the output, the
-//! logs or an error message unless the operator asks for it.
+//! Invariant: a command either succeeds completely or leaves the file (or
+//! the live CIB) as it was; the file is only ever replaced atomically
+//! (`shell::store::write_atomic`), the live CIB only by a compare-and-swap.
+//! No secret value reaches the output, the logs or an error message unless
+//! the operator asks for it.
 
 pub mod agent_info;
+pub mod cluster_setup;
 pub mod command;
 pub mod debug;
 pub mod edit;
@@ -21,6 +26,7 @@ pub mod flags;
 pub mod grammar;
 pub mod help;
 pub mod ids;
+pub mod live;
 pub mod ops;
 pub mod properties;
 pub mod secrets;
@@ -139,17 +145,23 @@ fn run_inner(
             return write(out, &format!("warden {}\n", env!("CARGO_PKG_VERSION"))).map(|_| 0)
         }
         Command::Completion(shell) => return write(out, &help::completion(shell)?).map(|_| 0),
-        Command::LiveOnly(c) if file.is_some() => {
-            return Err(CliError::NoFileMode { command: c.clone() })
+        Command::Live(_) | Command::ClusterService(_) if file.is_some() => {
+            return Err(CliError::NoFileMode { command: name })
         }
-        Command::LiveOnly(c) => return Err(CliError::LiveOnly { command: c.clone() }),
+        Command::Live(c) => return live::run(c, &name, flags, out, err),
+        Command::ClusterService(spec) => return cluster_setup::service(spec, out, err),
+        Command::ClusterSetup(spec) => return cluster_setup::setup(spec, out, err),
         Command::Unimplemented(c) => return Err(CliError::Unimplemented(c.clone())),
         Command::Simulate(spec) => return simulate::run(spec, file, out, err),
         Command::Verify { file: given, full } => {
-            let Some(f) = given.as_deref().or(file) else {
-                return Err(CliError::LiveMode { command: name });
+            let (text, source) = match given.as_deref().or(file) {
+                Some(f) => (read_for_verify(f)?, f.to_string()),
+                None => {
+                    let mut daemon = live::Daemon::connect(&name, false)?;
+                    (daemon.get_cib_text(false)?, "the live CIB".to_string())
+                }
             };
-            return verify(f, *full, out);
+            return verify(&text, &source, *full, out);
         }
         _ => {}
     }
@@ -157,7 +169,7 @@ fn run_inner(
         return write(out, &agent_command(&cmd, flags, &SystemAgents)?).map(|_| 0);
     }
     let Some(file) = file else {
-        return Err(CliError::LiveMode { command: name });
+        return run_live(&cmd, &name, flags, out, err);
     };
     let path = Path::new(file);
     // Changes are read-modify-write cycles: one warden process at a time.
@@ -173,17 +185,8 @@ fn run_inner(
     let mut cib = load(path)?;
     if cmd.writes_cib() {
         let before = cib.clone();
-        let ctx = Ctx {
-            force: flags.force,
-            agents: &SystemAgents,
-        };
-        let outcome = edit::apply(&mut cib, &cmd, &ctx)?;
-        for w in &outcome.warnings {
-            let _ = writeln!(err, "Warning: {w}");
-        }
-        for n in &outcome.notes {
-            let _ = writeln!(err, "{n}");
-        }
+        let outcome = apply_edit(&mut cib, &cmd, flags)?;
+        report_outcome(&outcome, err);
         if cib != before {
             cib.bump(Change::Configuration);
             let text = cib::to_xml(&cib);
@@ -196,39 +199,144 @@ fn run_inner(
         }
         return Ok(0);
     }
+    read_and_show(&cib, &cmd, flags, out, err)
+}
+
+/// The command against the live cluster: edits as a compare-and-swap of
+/// the configuration, reads on the CIB the daemon sends.
+fn run_live(
+    cmd: &Command,
+    name: &str,
+    flags: &flags::Flags,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<u8, CliError> {
+    let mut daemon = live::Daemon::connect(name, false)?;
+    if let Command::NodeMode {
+        mode,
+        on,
+        nodes,
+        all,
+    } = cmd
+    {
+        return live::node_mode(&mut daemon, *mode, *on, nodes, *all);
+    }
+    if cmd.writes_cib() {
+        let (outcome, version) = daemon.edit(|cib| apply_edit(cib, cmd, flags))?;
+        report_outcome(&outcome, err);
+        if let Some(v) = version {
+            tracing::debug!(version = %v, "live CIB changed");
+        }
+        return Ok(0);
+    }
+    let cib = daemon.get_cib(live::needs_secrets(cmd, flags))?;
+    read_and_show(&cib, cmd, flags, out, err)
+}
+
+/// The edit of a writing command (the same on a file and on the live CIB).
+fn apply_edit(
+    cib: &mut Cib,
+    cmd: &Command,
+    flags: &flags::Flags,
+) -> Result<edit::Outcome, CliError> {
+    let ctx = Ctx {
+        force: flags.force,
+        agents: &SystemAgents,
+    };
+    edit::apply(cib, cmd, &ctx)
+}
+
+fn report_outcome(outcome: &edit::Outcome, err: &mut dyn Write) {
+    for w in &outcome.warnings {
+        let _ = writeln!(err, "Warning: {w}");
+    }
+    for n in &outcome.notes {
+        let _ = writeln!(err, "{n}");
+    }
+}
+
+/// A reading command on a CIB (from a file or the daemon).
+fn read_and_show(
+    cib: &Cib,
+    cmd: &Command,
+    flags: &flags::Flags,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<u8, CliError> {
+    let write = |out: &mut dyn Write, text: &str| -> Result<(), CliError> {
+        out.write_all(text.as_bytes()).map_err(|e| CliError::Io {
+            action: "cannot write to",
+            path: "standard output".into(),
+            source: e,
+        })
+    };
     if let Command::StonithTest {
         device,
         action,
         node,
-    } = &cmd
+    } = cmd
     {
         let (text, code) =
-            stonith_test::run(&cib, &agent_config(), device, *action, node.as_deref())?;
+            stonith_test::run(cib, &agent_config(), device, *action, node.as_deref())?;
         write(out, &text)?;
         return Ok(code);
     }
-    if let Command::Debug { command, rsc, full } = &cmd {
-        let (text, code) = debug::run(&cib, &agent_config(), command, rsc, *full)?;
+    if let Command::Debug { command, rsc, full } = cmd {
+        let (text, code) = debug::run(cib, &agent_config(), command, rsc, *full)?;
         write(out, &text)?;
         return Ok(code);
     }
-    let text = read_command(&cib, &cmd, flags, err)?;
+    let text = read_command(cib, cmd, flags, err)?;
     write(out, &text).map(|_| 0)
 }
 
 /// `warden daemon`: runs until stopped; logs go to standard error.
 fn daemon(a: &command::DaemonArgs, err: &mut dyn Write) -> u8 {
-    use crate::daemon::{self, DaemonConfig};
-    let filter = std::env::var("WARDEN_LOG")
+    use crate::daemon::{self, DaemonOptions};
+    use crate::shell::cib_store::OnBadCib;
+    use crate::shell::config::{self, DaemonConfig, TransportKind};
+    // The file: --config (must exist), else $WARDEN_CONFIG or the default
+    // path (may be missing: the defaults apply).
+    let loaded = match &a.config {
+        Some(f) => DaemonConfig::load(Path::new(f)).map(Some),
+        None => {
+            let path = std::env::var_os(live::CONFIG_ENV)
+                .filter(|v| !v.is_empty())
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| config::DEFAULT_PATH.into());
+            DaemonConfig::load_optional(&path)
+        }
+    };
+    let mut config = match loaded {
+        Ok(c) => c.unwrap_or_default(),
+        Err(e) => {
+            let _ = writeln!(err, "Error: {e}");
+            return 1;
+        }
+    };
+    if let Some(d) = &a.state_dir {
+        config.state_dir = d.into();
+    }
+    if let Some(s) = &a.socket {
+        config.socket = s.into();
+    }
+    if let Some(n) = &a.node_name {
+        config.node_name = Some(n.clone());
+    }
+    if a.standalone {
+        config.transport = TransportKind::Standalone;
+    }
+    // RUST_LOG, when set, wins over the file's log_level (and --debug).
+    let filter = std::env::var("RUST_LOG")
         .ok()
         .filter(|f| !f.is_empty())
         .unwrap_or_else(|| {
-            if a.debug {
-                "warden=debug"
+            let level = if a.debug {
+                "debug"
             } else {
-                "warden=info"
-            }
-            .to_string()
+                config.log_level.as_str()
+            };
+            format!("warden={level}")
         });
     // The CLI holds the standard error lock while a command runs: the
     // daemon's threads log through their own handle on descriptor 2, one
@@ -246,25 +354,18 @@ fn daemon(a: &command::DaemonArgs, err: &mut dyn Write) -> u8 {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .try_init();
-    let mut config = DaemonConfig {
-        node_name: a.node_name.clone(),
-        standalone: a.standalone,
+    let opts = DaemonOptions {
+        config,
         seed_cib: a.cib.as_ref().map(Into::into),
-        executor: agent_config(),
-        ..DaemonConfig::default()
+        on_bad_cib: a.start_empty.then_some(OnBadCib::StartEmpty),
+        ..DaemonOptions::default()
     };
-    if let Some(d) = &a.state_dir {
-        config.state_dir = d.into();
-    }
-    if let Some(s) = &a.socket {
-        config.socket = s.into();
-    }
-    match daemon::run(config) {
+    match daemon::run(opts) {
         Ok(()) => 0,
         Err(e) => {
             tracing::error!("{e}");
             let _ = writeln!(err, "Error: {e}");
-            1
+            e.exit_code()
         }
     }
 }
@@ -272,10 +373,8 @@ fn daemon(a: &command::DaemonArgs, err: &mut dyn Write) -> u8 {
 /// Exit code of `verify` for a CIB with errors.
 pub const EXIT_VERIFY_ERRORS: u8 = 1;
 
-/// `cib verify` / `cluster verify`: every problem, then a summary line.
-fn verify(file: &str, full: bool, out: &mut dyn Write) -> Result<u8, CliError> {
-    use crate::core::cib::verify as v;
-    let text = store::read_optional(Path::new(file))
+fn read_for_verify(file: &str) -> Result<String, CliError> {
+    store::read_optional(Path::new(file))
         .map_err(|e| CliError::Io {
             action: "cannot read the CIB file",
             path: file.to_string(),
@@ -285,11 +384,17 @@ fn verify(file: &str, full: bool, out: &mut dyn Write) -> Result<u8, CliError> {
             CliError::rejected(format!(
                 "cannot read the CIB file {file}: it does not exist"
             ))
-        })?;
-    let mut diags = v::verify(&text, file);
+        })
+}
+
+/// `cib verify` / `cluster verify`: every problem, then a summary line.
+/// `source` names the text in the diagnostics.
+fn verify(text: &str, source: &str, full: bool, out: &mut dyn Write) -> Result<u8, CliError> {
+    use crate::core::cib::verify as v;
+    let mut diags = v::verify(text, source);
     if full && !crate::core::cib::diag::has_errors(&diags) {
         // What the scheduler reads but cannot act on.
-        if let Some(cib) = cib::parse(&text, file).cib {
+        if let Some(cib) = cib::parse(text, source).cib {
             for w in crate::core::scheduler::current_state(&cib, now()).warnings {
                 diags.push(crate::core::cib::Diagnostic::warning(format!(
                     "scheduler: {w}"

@@ -87,6 +87,9 @@ pub fn run(a: &SimArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, 
         Some(p) => Some(load(p)?),
         None => None,
     };
+    if let Some(c) = &cib {
+        note_unchecked(c, err);
+    }
     let cfg = swarm::SwarmConfig {
         nodes: a.nodes,
         cib: cib.clone(),
@@ -94,7 +97,7 @@ pub fn run(a: &SimArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, 
         ..Default::default()
     };
     if let Some(count) = a.swarm {
-        return run_swarm(a.seed.unwrap_or(1), count, &cfg, out);
+        return run_swarm(a, a.seed.unwrap_or(1), count, &cfg, out);
     }
     if a.scenario.is_none() && a.seed.is_some() {
         let seed = a.seed.unwrap_or(1);
@@ -138,14 +141,21 @@ pub fn run(a: &SimArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, 
     };
     let mut sc =
         scenario::parse(&text, &name).map_err(|e| CliError::rejected(format!("{name}: {e}")))?;
+    sc.verbose = a.verbose;
     if a.nodes.is_some() && sc.nodes.is_none() && cib.is_none() && sc.cib.is_none() {
         let n = a.nodes.unwrap_or(2);
         sc.nodes = Some((1..=n).map(|i| format!("n{i}")).collect());
     }
     let cib = match cib {
         Some(c) => c,
-        None => scenario::load_cib(sc.cib.as_deref())
-            .map_err(|e| CliError::rejected(format!("{name}: {e}")))?,
+        None => scenario::load_cib_in(
+            sc.cib.as_deref(),
+            a.scenario
+                .as_deref()
+                .and_then(|p| std::path::Path::new(p).parent()),
+        )
+        .map_err(|e| CliError::rejected(format!("{name}: {e}")))
+        .inspect(|c| note_unchecked(c, err))?,
     };
     let seed = a.seed.unwrap_or(sc.seeds[0]);
     writeln!(out, "warden sim: {name}, seed {seed}").map_err(io)?;
@@ -173,7 +183,33 @@ pub fn run(a: &SimArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, 
     }
 }
 
+/// Says which constraints the simulator's checker does not model, so that
+/// a passing run is not read as proof about them.
+fn note_unchecked(cib: &crate::core::cib::Cib, err: &mut dyn Write) {
+    let model = crate::sim::model::Model::from_cib(cib);
+    if !model.unchecked.is_empty() {
+        let _ = writeln!(
+            err,
+            "note: the simulator does not check these constraints (resource sets, roles, other actions): {}",
+            model.unchecked.join(", ")
+        );
+    }
+}
+
+/// The options that decide what a seed runs, for a replay hint.
+fn replay_options(a: &SimArgs) -> String {
+    let mut s = String::new();
+    if let Some(n) = a.nodes {
+        s.push_str(&format!(" --nodes {n}"));
+    }
+    if let Some(c) = &a.cib {
+        s.push_str(&format!(" --cib {c}"));
+    }
+    s
+}
+
 fn run_swarm(
+    a: &SimArgs,
     first: u64,
     count: u64,
     cfg: &swarm::SwarmConfig,
@@ -181,39 +217,60 @@ fn run_swarm(
 ) -> Result<u8, CliError> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
-        .unwrap_or(1)
-        .min(count.max(1) as usize);
-    let mut results: Vec<(u64, Result<swarm::Stats, scenario::Failure>)> =
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads as u64)
-                .map(|t| {
-                    s.spawn(move || {
-                        let mut v = Vec::new();
-                        let mut seed = first + t;
-                        while seed < first + count {
-                            v.push((seed, swarm::run_seed(seed, cfg)));
-                            seed += threads as u64;
-                        }
-                        v
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("a simulation thread panicked"))
-                .collect()
-        });
-    results.sort_by_key(|(seed, _)| *seed);
+        .unwrap_or(1);
+    let results = swarm::run_many(first, count, cfg, threads);
+    report_swarm(&results, &replay_options(a), out)
+}
+
+/// Prints each failing seed with the violated invariant and how to replay
+/// it, then `N passed, M failed`; the exit code is 1 if any failed.
+fn report_swarm(
+    results: &[(u64, Result<swarm::Stats, scenario::Failure>)],
+    replay_options: &str,
+    out: &mut dyn Write,
+) -> Result<u8, CliError> {
     let mut failed = 0;
-    for (seed, r) in &results {
+    for (seed, r) in results {
         if let Err(f) = r {
             failed += 1;
             writeln!(out, "seed {seed}: {}", f.message).map_err(io)?;
-            writeln!(out, "  replay: warden sim --seed {seed}").map_err(io)?;
+            writeln!(out, "  replay: warden sim --seed {seed}{replay_options}").map_err(io)?;
         }
     }
     let passed = results.len() - failed;
     writeln!(out, "{passed} passed, {failed} failed").map_err(io)?;
     // The summary line is the last word: failing seeds only set the exit code.
     Ok(u8::from(failed > 0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(seed: u64, message: &str) -> scenario::Failure {
+        scenario::Failure {
+            seed,
+            message: message.to_string(),
+            trace: vec!["  12.000s n1: crashed (powered off)".to_string()],
+        }
+    }
+
+    #[test]
+    fn a_swarm_report_lists_failing_seeds_then_the_counts() {
+        let results = vec![
+            (7, Ok(swarm::Stats::default())),
+            (8, Err(failure(8, "safety: db active on n1 and n2"))),
+            (9, Ok(swarm::Stats::default())),
+        ];
+        let mut out = Vec::new();
+        let code = report_swarm(&results, " --nodes 3", &mut out).unwrap();
+        assert_eq!(code, 1);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "seed 8: safety: db active on n1 and n2\n  replay: warden sim --seed 8 --nodes 3\n2 passed, 1 failed\n"
+        );
+        let mut out = Vec::new();
+        assert_eq!(report_swarm(&results[..1], "", &mut out).unwrap(), 0);
+        assert_eq!(String::from_utf8(out).unwrap(), "1 passed, 0 failed\n");
+    }
 }

@@ -84,6 +84,8 @@ pub fn run(
         // As crm_simulate: secure digests of a saved CIB are computed
         // without the private parameters.
         sanitized: true,
+        // The status printed first comes from the same reading.
+        current_state: true,
     };
     // crm_simulate only schedules when asked for something that needs it.
     let sched = if spec.run || spec.simulate || spec.json || spec.save_output.is_some() {
@@ -130,6 +132,10 @@ pub fn run(
         );
         write_out(out, &o.out)?;
     }
+    // The process ends after this command: freeing a large CIB and its
+    // schedule node by node would cost a tenth of the whole run, and the
+    // kernel takes the memory back at once.
+    std::mem::forget((cib, sched, after));
     if spec.simulate && !complete {
         let _ = writeln!(err, "Transition failed: terminated");
         let _ = writeln!(err, "An invalid transition was produced");
@@ -265,7 +271,10 @@ fn render(
     }
     let mut printed = false;
     if !o.quiet {
-        let current = status_view(cib, now);
+        let current = match &sched.current {
+            Some(state) => crate::status::build_from(cib, state),
+            None => status_view(cib, now),
+        };
         printed = text::maint_mode(o, &current);
         let sm = &current.summary;
         if sm.disabled > 0 || sm.blocked > 0 {

@@ -72,9 +72,37 @@ pub const COMMANDS: &[CommandSpec] = &[
         flags: &["full"],
     },
     CommandSpec {
-        path: &["cluster", "setup|auth|start|stop|enable|disable|destroy|status|node"],
+        path: &["cluster", "setup"],
+        args: "NAME NODE [addr=ADDR]... [transport knet] [totem token=MS] [quorum OPTION=VALUE...] | --name NAME NODE[,ADDR]... [--transport knet] [--token MS] [--start] [--enable] [--no-copy] [--corosync-conf FILE] [--force]",
+        help: "Write corosync.conf (knet, encrypted; two_node for two nodes), a fresh corosync authkey and warden's configuration, and copy them to the other nodes over ssh",
+        flags: &[
+            "name",
+            "transport",
+            "token",
+            "start",
+            "enable",
+            "corosync-conf",
+            "corosync_conf",
+            "no-copy",
+            "overwrite",
+        ],
+    },
+    CommandSpec {
+        path: &["cluster", "start|stop|enable|disable"],
+        args: "[--all | NODE...] [--dry-run]",
+        help: "Start, stop, enable or disable corosync and warden (systemctl) on this node, or over ssh on the nodes of corosync.conf's nodelist",
+        flags: &["all", "dry-run", "corosync-conf", "corosync_conf"],
+    },
+    CommandSpec {
+        path: &["cluster", "status"],
+        args: "",
+        help: "Show the daemon's view (members, quorum, DC, CIB version) and the cluster status",
+        flags: &[],
+    },
+    CommandSpec {
+        path: &["cluster", "auth|destroy|node"],
         args: "...",
-        help: "Cluster membership commands (live cluster only)",
+        help: "Not available in this version of warden",
         flags: &["all"],
     },
     CommandSpec {
@@ -202,6 +230,24 @@ pub const COMMANDS: &[CommandSpec] = &[
         args: "RESOURCE [--full]",
         help: "Run an action of a resource, as the CIB configures it, on this machine and show its result and output (--full: with the agent's trace); exits with the agent's result",
         flags: &["full"],
+    },
+    CommandSpec {
+        path: &["resource", "move|ban|clear"],
+        args: "RESOURCE [NODE]",
+        help: "move: prefer NODE (constraint cli-prefer-RESOURCE; without NODE, away from where it runs); ban: keep off NODE (cli-ban-RESOURCE-on-NODE); clear: remove what move and ban added (live cluster only)",
+        flags: &[],
+    },
+    CommandSpec {
+        path: &["resource", "cleanup"],
+        args: "[RESOURCE] [node=NODE | --node NODE]",
+        help: "Forget the failures and history of a resource (of all, without RESOURCE), so the cluster looks again (live cluster only)",
+        flags: &["node"],
+    },
+    CommandSpec {
+        path: &["resource", "restart"],
+        args: "RESOURCE [NODE]",
+        help: "Stop a resource and start it again, and wait for it (live cluster only)",
+        flags: &[],
     },
     CommandSpec {
         path: &["constraint", "colocation", "add"],
@@ -336,9 +382,21 @@ pub const COMMANDS: &[CommandSpec] = &[
         flags: &["action", "node"],
     },
     CommandSpec {
-        path: &["stonith", "fence|confirm"],
-        args: "NODE",
-        help: "Fence a node (live cluster only)",
+        path: &["stonith", "fence"],
+        args: "NODE [--off]",
+        help: "Fence a node through the cluster and wait until it is fenced (live cluster only)",
+        flags: &["off"],
+    },
+    CommandSpec {
+        path: &["stonith", "confirm"],
+        args: "NODE [--force]",
+        help: "Tell the cluster that a node is down (powered off by hand): its pending fencing counts as done (live cluster only)",
+        flags: &[],
+    },
+    CommandSpec {
+        path: &["stonith", "history"],
+        args: "[show] [NODE]",
+        help: "Show the fencing history, of one node or all (live cluster only)",
         flags: &[],
     },
     CommandSpec {
@@ -391,9 +449,9 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         path: &["daemon"],
-        args: "[--state-dir DIR] [--socket PATH] [--node-name NAME] [--standalone] [--cib FILE]",
-        help: "Run the cluster daemon of this node on corosync (or --standalone), in the foreground, logging to standard error",
-        flags: &["state-dir", "socket", "node-name", "standalone", "cib"],
+        args: "[--config FILE] [--start-empty] [--state-dir DIR] [--socket PATH] [--node-name NAME] [--standalone] [--cib FILE]",
+        help: "Run the cluster daemon of this node on corosync (or --standalone), in the foreground, logging to standard error; the flags override the configuration file",
+        flags: &["config", "start-empty", "state-dir", "socket", "node-name", "standalone", "cib"],
     },
     CommandSpec {
         path: &["simulate"],

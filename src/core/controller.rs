@@ -14,9 +14,11 @@
 //! * **Level-triggered scheduling.** The DC schedules from the whole CIB
 //!   whenever something relevant changed (a view, a configuration change,
 //!   a client request, an unexpected result, a fencing result, a recheck
-//!   time) and after a transition that did not run to the end. A
-//!   transition whose every action gave the expected result leaves the DC
-//!   idle, as in Pacemaker: scheduling again would give the same answer.
+//!   time) and after a transition that was aborted. A transition that was
+//!   not aborted leaves the DC idle, as in Pacemaker, even when actions
+//!   waiting on unrunnable ones never fired (Pacemaker's "Incomplete=N"):
+//!   every result was the expected one, so scheduling again would give the
+//!   same answer; the next event reschedules.
 //! * **Aborts wait.** A failed action, an unexpected result or a change
 //!   aborts the transition; the DC starts nothing new and waits for the
 //!   actions in flight, whose results are real and must be in the CIB
@@ -218,7 +220,10 @@ impl Controller {
     /// result that is not part of the running transition, decides whether
     /// the cluster must be looked at again (Pacemaker: a failure always; a
     /// one-shot result from an old transition always; a recurring result
-    /// only when it is a failure).
+    /// only when it is a failure). A change that is no result at all (the
+    /// node forgot a resource's history and failures for a cleanup) always
+    /// changes what the scheduler reads, as a removed operation record
+    /// aborts Pacemaker's transition.
     pub fn on_history(
         &mut self,
         node: &str,
@@ -261,6 +266,8 @@ impl Controller {
                     out,
                 );
             }
+        } else if reference.is_none() {
+            self.invalidate(&format!("{rsc}'s history on {node} was cleared"), out);
         }
     }
 
@@ -352,8 +359,8 @@ impl Controller {
                 ctx.cib,
                 now,
                 scheduler::ScheduleOptions {
-                    show_scores: false,
                     sanitized: false,
+                    ..Default::default()
                 },
             );
             for (node, rsc_id, action, interval_ms, changed) in

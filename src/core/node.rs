@@ -480,11 +480,21 @@ impl fmt::Display for Decision {
                 status,
                 reason,
             } => {
-                let what = if *interval_ms > 0 || task != "monitor" {
-                    task.clone()
-                } else {
-                    "probe".to_string()
-                };
+                let probe = *interval_ms == 0 && task == "monitor";
+                let done = matches!(
+                    ExecStatus::from_code(*status),
+                    Some(ExecStatus::Done) | None
+                );
+                if probe && done && (*code == rc::OK || *code == rc::RUNNING_PROMOTED) {
+                    // Not a failure of the resource: the cluster did not
+                    // know it ran there (a cleanup, a start outside it).
+                    return write!(
+                        f,
+                        "probe of {rsc} on {node} found it active: rc={code} ({})",
+                        rc_name(*code)
+                    );
+                }
+                let what = if probe { "probe" } else { task.as_str() };
                 write!(f, "{what} of {rsc} on {node} failed: ")?;
                 match ExecStatus::from_code(*status) {
                     Some(ExecStatus::Done) | None => write!(f, "rc={code} ({})", rc_name(*code))?,

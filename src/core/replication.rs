@@ -707,7 +707,7 @@ impl ClientRequest {
                 format!("{} {node}", if *on { "standby" } else { "unstandby" })
             }
             ClientRequest::Maintenance { node: Some(n), on } => {
-                format!("maintenance {} on {n}", if *on { "on" } else { "off" })
+                format!("maintenance {} {n}", if *on { "on" } else { "off" })
             }
             ClientRequest::Maintenance { node: None, on } => {
                 format!("maintenance-mode={on}")
@@ -860,7 +860,7 @@ pub fn apply_request(
                 name,
                 if *on { Some("on") } else { None },
             );
-            format!("{name} {} on {node}", if *on { "on" } else { "off" })
+            format!("{name}={} on {node}", if *on { "on" } else { "off" })
         }
         ClientRequest::Maintenance { node: None, on } => {
             set_property(

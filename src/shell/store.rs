@@ -22,15 +22,21 @@ use std::path::{Path, PathBuf};
 /// target exists (0600 otherwise: a CIB may hold fencing passwords). On any
 /// error the target is untouched and the temporary file is removed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = parent_dir(path);
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
     let mode = match fs::metadata(path) {
         Ok(m) => m.permissions().mode() & 0o7777,
         Err(e) if e.kind() == io::ErrorKind::NotFound => 0o600,
         Err(e) => return Err(e),
     };
+    write_atomic_mode(path, bytes, mode)
+}
+
+/// [`write_atomic`] with the given permission bits (e.g. 0400 for a key),
+/// set before the rename so the file never exists with other bits.
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let dir = parent_dir(path);
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
     let (tmp_path, mut tmp) = create_temp(&dir, &name.to_string_lossy(), mode)?;
     let result = (|| {
         tmp.write_all(bytes)?;
@@ -134,6 +140,21 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert_eq!(names, vec!["cib.xml".to_string()]);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_given_mode_is_set_exactly() {
+        let dir = scratch("given-mode");
+        let f = dir.join("authkey");
+        write_atomic_mode(&f, b"k", 0o400).unwrap();
+        assert_eq!(
+            fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+            0o400
+        );
+        // Replacing a read-only file works (the rename needs the directory).
+        write_atomic_mode(&f, b"k2", 0o400).unwrap();
+        assert_eq!(fs::read(&f).unwrap(), b"k2");
         fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -26,8 +26,9 @@
 //! elsewhere) leave what runs there alone.
 //!
 //! Liveness ([`Sim::settled`]): one view with every node, the DC idle,
-//! nothing but recurring monitors running, every enabled resource running
-//! on exactly one node and every disabled one nowhere.
+//! nothing but recurring monitors running, every resource that can run
+//! somewhere running on exactly one node and every other one nowhere
+//! ([`super::model::Model::cannot_run`]).
 //!
 //! Invariant: reads simulation state, never changes it (except recording
 //! the first violation).
@@ -348,15 +349,22 @@ impl Sim {
                 return Err(format!("{} is still running actions", self.name(i)));
             }
         }
+        let names: Vec<String> = (0..self.node_count())
+            .map(|i| self.name(i).to_string())
+            .collect();
+        let cannot_run = self.model.cannot_run(&names);
         for p in &self.model.prims {
             let on = self.active_on(&p.id);
             let running = on
                 .iter()
                 .filter(|&&m| self.agent(m, &p.id) == AgentState::Running)
                 .count();
-            if p.disabled {
+            if cannot_run.contains(&p.id) {
                 if !on.is_empty() {
-                    return Err(format!("{} is disabled but active", p.id));
+                    return Err(format!(
+                        "{} cannot run (disabled, banned everywhere, or colocated with what cannot run) but is active",
+                        p.id
+                    ));
                 }
             } else if running != 1 || on.len() != 1 {
                 let where_: Vec<String> = on

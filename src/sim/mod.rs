@@ -1470,6 +1470,14 @@ impl Sim {
         s
     }
 
+    /// The DC's replica of the CIB (else the first up node's).
+    pub fn dc_cib(&self) -> Option<&Cib> {
+        let up = || self.nodes.iter().filter_map(|n| n.node.as_ref());
+        up().find(|n| n.is_dc())
+            .or_else(|| up().next())
+            .map(|n| n.cib())
+    }
+
     /// Nodes that are up, in the order given.
     pub fn up_nodes(&self) -> Vec<usize> {
         (0..self.nodes.len())

@@ -27,6 +27,9 @@ pub struct Prim {
     /// Pacemaker lets start elsewhere with quorum alone: they are needed
     /// to fence).
     pub requires_fencing: bool,
+    /// Nodes a `-INFINITY` location constraint (on it or its group, by
+    /// node name, without rules or roles) keeps it off.
+    pub banned: Vec<String>,
 }
 
 /// "`dep` must run where `primary` runs".
@@ -130,6 +133,7 @@ impl Model {
                     stonith: p.class.as_deref() == Some("stonith"),
                     disabled,
                     requires_fencing: requires_fencing(p),
+                    banned: Vec::new(),
                 });
             }
             members.insert(g.id.clone(), ids);
@@ -144,6 +148,7 @@ impl Model {
                         .attr(SetKind::Meta, "target-role")
                         .is_some_and(|r| r.eq_ignore_ascii_case("stopped")),
                     requires_fencing: requires_fencing(p),
+                    banned: Vec::new(),
                 });
             }
         }
@@ -156,6 +161,21 @@ impl Model {
         let mut colocs = Vec::new();
         for item in &c.constraints {
             match item {
+                ConstraintItem::Location(l) => {
+                    let plain = l.rules.is_empty() && l.sets.is_empty() && l.role.is_none();
+                    let minus_inf = l.score.as_deref().is_some_and(|s| {
+                        matches!(s.trim().to_ascii_lowercase().as_str(), "-inf" | "-infinity")
+                    });
+                    if let (true, true, Some(rsc), Some(node)) =
+                        (plain, minus_inf, l.rsc.as_deref(), l.node.as_deref())
+                    {
+                        for id in expand(rsc) {
+                            if let Some(p) = m.prims.iter_mut().find(|p| p.id == id) {
+                                p.banned.push(node.to_string());
+                            }
+                        }
+                    }
+                }
                 ConstraintItem::Colocation(co) => {
                     let simple = co.sets.is_empty()
                         && co.rsc_role.is_none()
@@ -217,6 +237,33 @@ impl Model {
     pub fn prim(&self, id: &str) -> Option<&Prim> {
         self.prims.iter().find(|p| p.id == id)
     }
+
+    /// The primitives that cannot run anywhere among `nodes`: disabled,
+    /// banned from every node, or colocated (INFINITY, groups included)
+    /// with one that cannot run. Liveness expects them stopped, the others
+    /// running: a resource reaches its target role where a viable node
+    /// exists.
+    pub fn cannot_run(&self, nodes: &[String]) -> std::collections::BTreeSet<String> {
+        let mut out: std::collections::BTreeSet<String> = self
+            .prims
+            .iter()
+            .filter(|p| p.disabled || nodes.iter().all(|n| p.banned.contains(n)))
+            .map(|p| p.id.clone())
+            .collect();
+        // Each pass adds at least one primitive or stops.
+        for _ in 0..=self.prims.len() {
+            let before = out.len();
+            for c in &self.colocs {
+                if out.contains(&c.primary) {
+                    out.insert(c.dep.clone());
+                }
+            }
+            if out.len() == before {
+                break;
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -258,5 +305,37 @@ mod tests {
         assert_eq!(m.orders[1].first, ["a", "b"]);
         assert_eq!(m.orders[1].then, ["c"]);
         assert!(m.unchecked.is_empty());
+        // c is disabled; a and b can run.
+        let nodes = ["n1".to_string(), "n2".to_string()];
+        assert_eq!(m.cannot_run(&nodes).into_iter().collect::<Vec<_>>(), ["c"]);
+    }
+
+    #[test]
+    fn what_is_banned_everywhere_and_what_follows_it_cannot_run() {
+        let text = r#"<cib epoch="1" num_updates="0" admin_epoch="0"><configuration><crm_config/>
+          <nodes/>
+          <resources>
+            <group id="g"><primitive id="a" class="ocf" provider="x" type="y"/><primitive id="b" class="ocf" provider="x" type="y"/></group>
+            <primitive id="c" class="ocf" provider="x" type="y"/>
+            <primitive id="d" class="ocf" provider="x" type="y"/>
+          </resources>
+          <constraints>
+            <rsc_location id="g-not-n1" rsc="g" node="n1" score="-INFINITY"/>
+            <rsc_location id="g-not-n2" rsc="g" node="n2" score="-INFINITY"/>
+            <rsc_location id="d-not-n1" rsc="d" node="n1" score="-INFINITY"/>
+            <rsc_colocation id="c-with-b" rsc="c" with-rsc="b" score="INFINITY"/>
+          </constraints>
+        </configuration><status/></cib>"#;
+        let cib = crate::core::cib::parse(text, "t").cib.unwrap();
+        let m = Model::from_cib(&cib);
+        assert_eq!(m.prim("a").unwrap().banned, ["n1", "n2"]);
+        let two = ["n1".to_string(), "n2".to_string()];
+        assert_eq!(
+            m.cannot_run(&two).into_iter().collect::<Vec<_>>(),
+            ["a", "b", "c"],
+            "d can run on n2"
+        );
+        let three = ["n1".to_string(), "n2".to_string(), "n3".to_string()];
+        assert!(m.cannot_run(&three).is_empty());
     }
 }

@@ -25,7 +25,10 @@
 //! `request NODE clear RSC [N]`, `request NODE cleanup [RSC [N]]`,
 //! `request NODE property NAME=[VALUE]`, `request NODE maintenance on|off [N]`.
 //! Printing commands: `status` (ground truth), `log` (the timeline since
-//! the last `log`), `settle` (says it settled), `replies`.
+//! the last `log`), `settle` (says it settled), `replies`, `constraints`
+//! (the location constraints in the DC's CIB), `attributes` (the nodes'
+//! transient attributes in the DC's CIB: fail counts; `last-failure`
+//! times are shown as set, their value is a time).
 //!
 //! Invariant: parsing and running only; what "correct" means lives in
 //! [`super::check`] and in the expected transcripts.
@@ -48,6 +51,8 @@ pub enum Command {
     Status,
     Log,
     Replies,
+    Constraints,
+    Attributes,
 }
 
 /// A fault naming nodes by name (resolved when the scenario runs).
@@ -86,6 +91,9 @@ pub struct Scenario {
     pub expected: Option<String>,
     /// The command part as written (for re-blessing).
     pub script: String,
+    /// Agent-level and protocol lines in the timeline too (not part of a
+    /// transcript: `log` would then differ).
+    pub verbose: bool,
 }
 
 /// Why a scenario failed.
@@ -204,6 +212,7 @@ pub fn parse(text: &str, name: &str) -> Result<Scenario, String> {
         commands: Vec::new(),
         expected,
         script: script.to_string(),
+        verbose: false,
     };
     for (n, raw) in script.lines().enumerate() {
         let line = n + 1;
@@ -254,6 +263,8 @@ pub fn parse(text: &str, name: &str) -> Result<Scenario, String> {
             "status" => Command::Status,
             "log" => Command::Log,
             "replies" => Command::Replies,
+            "constraints" => Command::Constraints,
+            "attributes" => Command::Attributes,
             "crash" => Command::Fault(FaultSpec::Crash(arg(1, "a node")?)),
             "boot" => Command::Fault(FaultSpec::Boot(arg(1, "a node")?)),
             "heal" => Command::Fault(FaultSpec::Heal),
@@ -358,6 +369,20 @@ pub fn parse(text: &str, name: &str) -> Result<Scenario, String> {
 /// Loads the scenario's CIB: `opennebula` is the built-in demo CIB,
 /// anything else a file.
 pub fn load_cib(spec: Option<&str>) -> Result<Cib, String> {
+    load_cib_in(spec, None)
+}
+
+/// As [`load_cib`], with a relative file name taken from `dir` (the
+/// scenario's directory), so that a scenario names the CIB beside it.
+pub fn load_cib_in(spec: Option<&str>, dir: Option<&std::path::Path>) -> Result<Cib, String> {
+    let joined;
+    let spec = match (spec, dir) {
+        (Some(p), Some(d)) if p != "opennebula" && std::path::Path::new(p).is_relative() => {
+            joined = d.join(p).display().to_string();
+            Some(joined.as_str())
+        }
+        _ => spec,
+    };
     let (text, name) = match spec {
         None | Some("opennebula") => (super::OPENNEBULA_CIB.to_string(), "opennebula".to_string()),
         Some(path) => (
@@ -405,6 +430,7 @@ pub fn run(
     let names = sc.nodes.clone().unwrap_or_else(|| node_names(cib, 2));
     let mut opts = SimOptions::new(seed);
     opts.keep_trace = true;
+    opts.verbose = sc.verbose;
     if let Some(b) = sc.boot_ms {
         opts.boot_ms = b;
     }
@@ -437,6 +463,7 @@ pub fn run(
             Command::Settle(ms) => {
                 if sim.run_until_settled(*ms) {
                     out.push_str("> settle\nsettled\n");
+                    flush_echo(&sim, &mut echoed, echo);
                     echo("settled");
                 } else if sim.violation.is_none() {
                     let why = sim.settled().err().unwrap_or_default();
@@ -521,6 +548,16 @@ pub fn run(
                     out.push('\n');
                 }
             }
+            Command::Constraints | Command::Attributes => {
+                let (head, text) = match cmd {
+                    Command::Constraints => ("constraints", constraints(&sim)),
+                    _ => ("attributes", attributes(&sim)),
+                };
+                out.push_str(&format!("> {head}\n{text}"));
+                flush_echo(&sim, &mut echoed, echo);
+                echo(&format!("{head} at {}s:", sim.elapsed_ms() / 1000));
+                echo(text.trim_end());
+            }
             Command::Replies => {
                 out.push_str("> replies\n");
                 let mut id = 1;
@@ -550,6 +587,59 @@ pub fn run(
         }
     }
     Ok(out)
+}
+
+/// The location constraints of the DC's CIB, one a line.
+fn constraints(sim: &Sim) -> String {
+    let Some(cib) = sim.dc_cib() else {
+        return "  (no node is up)\n".to_string();
+    };
+    let mut s = String::new();
+    for c in &cib.configuration.constraints {
+        if let cib::ConstraintItem::Location(l) = c {
+            s.push_str(&format!(
+                "  {}: {} on {} {}\n",
+                l.id,
+                l.rsc.as_deref().unwrap_or("?"),
+                l.node.as_deref().unwrap_or("(rule)"),
+                l.score.as_deref().unwrap_or("(rule)")
+            ));
+        }
+    }
+    if s.is_empty() {
+        s.push_str("  (none)\n");
+    }
+    s
+}
+
+/// The nodes' transient attributes in the DC's CIB.
+fn attributes(sim: &Sim) -> String {
+    let Some(cib) = sim.dc_cib() else {
+        return "  (no node is up)\n".to_string();
+    };
+    let mut s = String::new();
+    for i in 0..sim.node_count() {
+        let name = sim.name(i);
+        let attrs = crate::core::replication::recorded_attrs(cib, name);
+        if attrs.is_empty() {
+            continue;
+        }
+        let shown: Vec<String> = attrs
+            .iter()
+            .map(|(k, v)| {
+                if k.starts_with("last-failure-") {
+                    k.clone()
+                } else {
+                    format!("{k}={v}")
+                }
+            })
+            .collect();
+        s.push_str(&format!("  {name}: {}\n", shown.join(" ")));
+    }
+    if s.is_empty() {
+        s.push_str("  (none)\n");
+    }
+    s
 }
 
 fn tail(sim: &Sim) -> Vec<String> {

@@ -25,7 +25,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use warden::core::cib::{self, Cib};
-use warden::daemon::api::{DaemonStatus, Reply, Request};
+use warden::shell::daemon_api::{DaemonReply as Reply, DaemonRequest as Request, DaemonStatus};
 use warden::shell::ipc::{self, ClientOptions};
 
 pub const LAB: &str = "../shared/lab/lab";
@@ -334,16 +334,25 @@ impl Cluster {
             .append(true)
             .open(self.log_path(node))
             .unwrap();
+        // The daemon's configuration file, as an operator writes it.
+        let config = dir.join("warden.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "state_dir = \"{}\"\nsocket = \"{}\"\nlog_level = \"debug\"\n",
+                dir.join("state").display(),
+                self.socket(node).display()
+            ),
+        )
+        .unwrap();
         let mut cmd = self.lab_cmd(&["exec", node]);
         cmd.arg(&self.warden)
             .arg("daemon")
-            .arg("--state-dir")
-            .arg(dir.join("state"))
-            .arg("--socket")
-            .arg(self.socket(node))
+            .arg("--config")
+            .arg(&config)
             .arg("--cib")
             .arg(self.cib_path())
-            .env("WARDEN_LOG", "warden=debug")
+            .env_remove("RUST_LOG")
             .stdout(log.try_clone().unwrap())
             .stderr(log);
         let child = cmd.spawn().expect("start warden daemon in the lab node");
@@ -442,11 +451,21 @@ impl Cluster {
         }
     }
 
-    pub fn cib(&self, node: &str) -> Option<Cib> {
-        match self.request(node, &Request::GetCib) {
-            Ok(Reply::Cib { xml }) => cib::parse(&xml, node).cib,
+    /// The CIB `node` holds, secrets included.
+    pub fn cib_text(&self, node: &str) -> Option<String> {
+        match self.request(node, &Request::GetCib { secrets: true }) {
+            Ok(Reply::Cib { xml }) => Some(xml),
             _ => None,
         }
+    }
+
+    pub fn cib(&self, node: &str) -> Option<Cib> {
+        cib::parse(&self.cib_text(node)?, node).cib
+    }
+
+    /// SHA-256 of the CIB `node` holds (its whole text, status included).
+    pub fn cib_digest(&self, node: &str) -> Option<String> {
+        Some(cib::digest_text(&self.cib_text(node)?))
     }
 
     /// Where each resource runs, as `node`'s daemon reads its CIB
@@ -574,9 +593,10 @@ impl Cluster {
         panic!("no {what} within {timeout:?}\n{}", self.log_tails(40));
     }
 
-    /// Waits until every named node's daemon sees all of `members`, the
-    /// join is done, the DC is idle, and all of them hold the same CIB
-    /// (version and digest): the audit after each scenario.
+    /// Waits until every named node's daemon sees all of `members`, has a
+    /// DC (the join is done), the DC is idle, and all of them hold the same
+    /// CIB (version, and digest of the text each sends): the audit after
+    /// each scenario.
     pub fn wait_converged(&mut self, live: &[&str], timeout: Duration) -> String {
         let mut digest = String::new();
         let members: Vec<String> = live.iter().map(|s| s.to_string()).collect();
@@ -585,17 +605,22 @@ impl Cluster {
             let Some(first) = all.first().cloned().flatten() else {
                 return false;
             };
-            let ok = all.iter().all(|s| {
+            let agreed = all.iter().all(|s| {
                 s.as_ref().is_some_and(|s| {
                     s.members == members
-                        && s.synced
+                        && s.dc.is_some()
+                        && s.dc == first.dc
                         && s.idle
-                        && s.cib_digest == first.cib_digest
                         && s.cib_version == first.cib_version
                 })
             });
+            if !agreed {
+                return false;
+            }
+            let digests: Vec<Option<String>> = live.iter().map(|n| c.cib_digest(n)).collect();
+            let ok = digests[0].is_some() && digests.iter().all(|d| *d == digests[0]);
             if ok {
-                digest = first.cib_digest.clone();
+                digest = digests[0].clone().unwrap_or_default();
             }
             ok
         });

@@ -239,6 +239,30 @@ mod tests {
     }
 
     #[test]
+    fn duplicate_attributes_are_malformed_xml_everywhere() {
+        let doc = |op_attrs: &str, rsc_attrs: &str| {
+            format!(
+                "<cib epoch='1' num_updates='0' admin_epoch='0'><configuration><crm_config/><nodes/><resources/><constraints/></configuration>\n<status><node_state id='1' uname='n1'><lrm id='1'><lrm_resources>\n<lrm_resource id='r' class='ocf' provider='pacemaker' type='Dummy' {rsc_attrs}>\n<lrm_rsc_op id='r_last_0' operation='start' {op_attrs}/></lrm_resource></lrm_resources></lrm></node_state></status></cib>"
+            )
+        };
+        assert!(parse(&doc("call-id='3' x='1'", ""), "ok.xml").cib.is_some());
+        for (op, rsc, line) in [
+            ("call-id='3' call-id='4'", "", 4),
+            ("x='1' x='2'", "", 4),
+            ("", "class='lsb'", 3),
+        ] {
+            let p = parse(&doc(op, rsc), "d.xml");
+            assert!(p.cib.is_none(), "{op} {rsc}");
+            let d = p.diagnostics[0].to_string();
+            assert!(
+                d.starts_with(&format!("d.xml:{line}: error: malformed XML"))
+                    && d.contains("uplicate"),
+                "{d}"
+            );
+        }
+    }
+
+    #[test]
     fn missing_required_attributes_are_reported_with_ids() {
         let p = parse(
             "<cib epoch='1' num_updates='0' admin_epoch='0'><configuration><crm_config/><nodes/>\n<resources><primitive id='x' type='Dummy'/></resources><constraints/></configuration><status/></cib>",

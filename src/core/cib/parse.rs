@@ -976,7 +976,10 @@ impl<'a> Parser<'a> {
             class: take(&mut a, "class"),
             provider: take(&mut a, "provider"),
             kind: take(&mut a, "type"),
-            ops: Vec::new(),
+            // Most resources have one or two operations recorded (the last one and
+            // a recurring monitor); the default first capacity of four large
+            // entries would make every resource touch fresh memory.
+            ops: Vec::with_capacity(2),
             extra_attrs: a,
             extra: Vec::new(),
             pos,
@@ -1039,8 +1042,54 @@ impl<'a> Parser<'a> {
                 Err(_) => bad.push((name.to_string(), v.to_string())),
             }
         }
+        // Duplicate attributes are an XML error; the reader leaves finding
+        // them to us (its check is quadratic in the attribute count).
+        let mut seen: u32 = 0;
         for attr in self.r.raw_attrs(e, pos) {
             let (k, v) = attr?;
+            let slot: u32 = match k {
+                b"id" => 0,
+                b"operation" => 1,
+                b"call-id" => 2,
+                b"rc-code" => 3,
+                b"op-status" => 4,
+                b"interval" => 5,
+                b"last-run" => 6,
+                b"last-rc-change" => 7,
+                b"exec-time" => 8,
+                b"queue-time" => 9,
+                b"operation_key" => 10,
+                b"crm-debug-origin" => 11,
+                b"crm_feature_set" => 12,
+                b"transition-key" => 13,
+                b"transition-magic" => 14,
+                b"exit-reason" => 15,
+                b"on_node" => 16,
+                b"op-digest" => 17,
+                b"op-force-restart" => 18,
+                b"op-restart-digest" => 19,
+                b"op-secure-params" => 20,
+                b"op-secure-digest" => 21,
+                b"migrate_source" => 22,
+                b"migrate_target" => 23,
+                _ => 31,
+            };
+            let duplicate = if slot < 31 {
+                let dup = seen & (1 << slot) != 0;
+                seen |= 1 << slot;
+                dup
+            } else {
+                op.extra_attrs.iter().any(|(n, _)| n.as_bytes() == k)
+            };
+            if duplicate {
+                return Err(SyntaxError {
+                    pos,
+                    message: format!(
+                        "bad attribute: duplicate attribute '{}' in <lrm_rsc_op>",
+                        String::from_utf8_lossy(k)
+                    ),
+                });
+            }
             match k {
                 b"id" => {
                     op.id = v.into_owned();

@@ -29,11 +29,8 @@ pub struct LineIndex {
 
 impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
-        let newlines = text
-            .bytes()
-            .enumerate()
-            .filter(|(_, b)| *b == b'\n')
-            .map(|(i, _)| i as u32)
+        let newlines = memchr::memchr_iter(b'\n', text.as_bytes())
+            .map(|i| i as u32)
             .collect();
         LineIndex { newlines }
     }
@@ -317,12 +314,16 @@ impl<'a> XmlReader<'a> {
     }
 
     /// The attributes of a raw start tag as (name bytes, unescaped value).
+    /// Duplicate names are not detected here (the reader's check compares
+    /// every pair): the caller must refuse them.
     pub fn raw_attrs<'e>(
         &self,
         e: &'e BytesStart<'a>,
         pos: Pos,
     ) -> impl Iterator<Item = Result<(&'e [u8], std::borrow::Cow<'e, str>), SyntaxError>> + 'e {
-        e.attributes().map(move |a| {
+        let mut attrs = e.attributes();
+        attrs.with_checks(false);
+        attrs.map(move |a| {
             let a = a.map_err(|err| SyntaxError {
                 pos,
                 message: format!("bad attribute: {err}"),

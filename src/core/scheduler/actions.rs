@@ -47,12 +47,26 @@ impl<'a> Ws<'a> {
 
     /// `find_actions` over a resource's own actions, through its key index.
     pub fn find_rsc_actions(&mut self, r: RscIdx, key: &str, node: Option<NodeIdx>) -> Vec<ActIdx> {
+        // Every action under the key matches it (the index is by the
+        // lowercased key): only the node decides.
         let lower = key.to_ascii_lowercase();
-        let list = match self.rscs[r.0 as usize].actions_by_key.get(&lower) {
-            Some(l) => l.clone(),
-            None => return Vec::new(),
+        let Some(list) = self.rscs[r.0 as usize].actions_by_key.get(&lower) else {
+            return Vec::new();
         };
-        self.find_actions(&list, key, node)
+        let mut out = Vec::new();
+        for &a in list {
+            let act = &mut self.actions[a.0 as usize];
+            match (node, act.node) {
+                (None, _) => out.push(a),
+                (Some(n), None) => {
+                    act.node = Some(n);
+                    out.push(a);
+                }
+                (Some(n), Some(m)) if m == n => out.push(a),
+                _ => {}
+            }
+        }
+        out
     }
 
     /// `find_actions_exact`: same key, on exactly this node.
@@ -735,8 +749,12 @@ impl<'a> Ws<'a> {
     ) {
         let first_rsc = first_rsc.or_else(|| first_action.and_then(|a| self.act(a).rsc));
         let then_rsc = then_rsc.or_else(|| then_action.and_then(|a| self.act(a).rsc));
-        let first_task = first_task.or_else(|| first_action.map(|a| self.act(a).uuid.clone()));
-        let then_task = then_task.or_else(|| then_action.map(|a| self.act(a).uuid.clone()));
+        let first_task = first_task
+            .or_else(|| first_action.map(|a| self.act(a).uuid.clone()))
+            .map(std::rc::Rc::from);
+        let then_task = then_task
+            .or_else(|| then_action.map(|a| self.act(a).uuid.clone()))
+            .map(std::rc::Rc::from);
         let id = self.orderings.len() as u32 + 1;
         let o = Ordering {
             id,

@@ -106,6 +106,9 @@ pub struct Schedule {
     /// stop implied by fencing, a start done by a migration); Pacemaker's
     /// dot output names those actions with it.
     pub pseudo_nodes: BTreeMap<ActionId, String>,
+    /// The cluster as read before any decision, when
+    /// `ScheduleOptions::current_state` asked for it.
+    pub current: Option<CurrentState>,
 }
 
 /// What `schedule_with` records besides the transition.
@@ -117,6 +120,10 @@ pub struct ScheduleOptions {
     /// shared CIB): a change of only those is no change. What
     /// `crm_simulate` assumes; a live cluster's scheduler does not.
     pub sanitized: bool,
+    /// Also return the cluster as read before any decision
+    /// (`Schedule::current`, what [`current_state`] gives), from the same
+    /// reading of the CIB.
+    pub current_state: bool,
 }
 
 /// Computes the transition for `cib` at time `now`.
@@ -130,6 +137,7 @@ pub fn schedule_with(cib: &Cib, now: Timestamp, options: ScheduleOptions) -> Sch
     if options.show_scores {
         ws.score_trace = Some(Vec::new());
     }
+    let current = options.current_state.then(|| state_of(&ws));
     constraints::unpack_constraints(&mut ws);
     assign::apply_node_criteria(&mut ws);
     constraints::internal_constraints(&mut ws);
@@ -172,6 +180,7 @@ pub fn schedule_with(cib: &Cib, now: Timestamp, options: ScheduleOptions) -> Sch
         notices: std::mem::take(&mut ws.notices),
         synapse_order,
         pseudo_nodes,
+        current,
     }
 }
 
@@ -506,7 +515,11 @@ pub struct CurrentState {
 
 /// Reads the current state of the cluster from `cib` at `now`.
 pub fn current_state(cib: &Cib, now: Timestamp) -> CurrentState {
-    let ws = unpack::unpack(cib, now.secs());
+    state_of(&unpack::unpack(cib, now.secs()))
+}
+
+/// The current state from an unpacked working set (before any decision).
+fn state_of(ws: &model::Ws) -> CurrentState {
     let nodes = ws
         .node_order
         .iter()

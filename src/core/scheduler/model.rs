@@ -340,10 +340,11 @@ pub struct Ordering {
     pub flags: u32,
     pub first_rsc: Option<RscIdx>,
     pub first_action: Option<ActIdx>,
-    pub first_task: Option<String>,
+    /// Shared, so applying an ordering does not copy its keys.
+    pub first_task: Option<std::rc::Rc<str>>,
     pub then_rsc: Option<RscIdx>,
     pub then_action: Option<ActIdx>,
-    pub then_task: Option<String>,
+    pub then_task: Option<std::rc::Rc<str>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

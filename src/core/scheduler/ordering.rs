@@ -26,7 +26,7 @@ pub fn order_migration_equivalents(ws: &mut Ws, o: &Ordering) {
     if !first_m && !then_m {
         return;
     }
-    let task_of = |a: Option<ActIdx>, key: &Option<String>| -> Option<String> {
+    let task_of = |a: Option<ActIdx>, key: &Option<std::rc::Rc<str>>| -> Option<String> {
         match a {
             Some(a) => Some(ws.act(a).task.clone()),
             None => key.as_deref().and_then(parse_op_key).map(|(_, t, _)| t),

@@ -1456,6 +1456,15 @@ pub fn get_failcount(
     effective: bool,
     xml_op: Option<&LrmRscOp>,
 ) -> (i32, i64) {
+    // Most nodes carry no failure attributes at all: nothing to count.
+    if !ws
+        .node(n)
+        .attrs
+        .iter()
+        .any(|(k, _)| k.starts_with("fail-count-") || k.starts_with("last-failure-"))
+    {
+        return (0, 0);
+    }
     let name = ws.rsc(r).id.clone();
     let legacy = compare_version(&ws.config.feature_set, "3.0.13").is_lt();
     let fc_prefix = format!("fail-count-{name}");
