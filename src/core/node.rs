@@ -1177,15 +1177,6 @@ impl Node {
                 );
                 if let Some(c) = &mut self.controller {
                     c.set_busy(&u.node, u.busy);
-                    // A node forgot a resource (a cleanup): what runs
-                    // there is unknown until probed again, as when
-                    // Pacemaker's status loses an lrm_resource.
-                    if u.history.is_none() && u.reference.is_none() && u.result.is_none() {
-                        c.invalidate(
-                            &format!("{} history forgotten on {}", u.rsc_id, u.node),
-                            &mut outs,
-                        );
-                    }
                     c.on_history(
                         &u.node,
                         &u.rsc_id,
