@@ -162,6 +162,21 @@ pub enum LevelTarget {
     Attribute(String, String),
 }
 
+/// `warden daemon` (its flags, as given).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DaemonArgs {
+    /// The configuration file, when given.
+    pub config: Option<String>,
+    pub start_empty: bool,
+    pub state_dir: Option<String>,
+    pub socket: Option<String>,
+    pub node_name: Option<String>,
+    pub standalone: bool,
+    /// A CIB to seed an empty state directory with.
+    pub cib: Option<String>,
+    pub debug: bool,
+}
+
 /// `simulate` (crm_simulate's options, as given).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SimulateSpec {
@@ -319,6 +334,8 @@ pub enum Command {
     Status(OutputFormat),
     Sim(super::sim::SimArgs),
     Simulate(SimulateSpec),
+    /// `warden daemon`.
+    Daemon(DaemonArgs),
     /// `resource debug-start|debug-stop|... RESOURCE`: `command` is the
     /// `debug-*` word.
     Debug {
@@ -358,6 +375,7 @@ impl Command {
                 | Command::Agents(_)
                 | Command::Sim(_)
                 | Command::Simulate(_)
+                | Command::Daemon(_)
                 | Command::Verify { .. }
         )
     }

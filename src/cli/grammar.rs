@@ -479,6 +479,19 @@ fn command(
                 flags,
             )?)
         }
+        "daemon" => {
+            exactly(args, 0, "")?;
+            Command::Daemon(DaemonArgs {
+                config: flags.config.clone(),
+                start_empty: flags.start_empty,
+                state_dir: flags.state_dir.clone(),
+                socket: flags.socket.clone(),
+                node_name: flags.node_name.clone(),
+                standalone: flags.standalone,
+                cib: flags.cib.clone(),
+                debug: flags.debug,
+            })
+        }
         "simulate" => {
             exactly(args, 0, "")?;
             let run = flags.run

@@ -139,6 +139,7 @@ fn run_inner(
     let file = flags.file.as_deref().or(env_file);
     match &cmd {
         Command::Sim(a) => return sim::run(a, out, err),
+        Command::Daemon(a) => return Ok(daemon(a, err)),
         Command::Help(path) => return write(out, &help::help_text(path)?).map(|_| 0),
         Command::Version => {
             return write(out, &format!("warden {}\n", env!("CARGO_PKG_VERSION"))).map(|_| 0)
@@ -287,6 +288,86 @@ fn read_and_show(
     }
     let text = read_command(cib, cmd, flags, err)?;
     write(out, &text).map(|_| 0)
+}
+
+/// `warden daemon`: runs until stopped; logs go to standard error.
+fn daemon(a: &command::DaemonArgs, err: &mut dyn Write) -> u8 {
+    use crate::daemon::{self, DaemonOptions};
+    use crate::shell::cib_store::OnBadCib;
+    use crate::shell::config::{self, DaemonConfig, TransportKind};
+    // The file: --config (must exist), else $WARDEN_CONFIG or the default
+    // path (may be missing: the defaults apply).
+    let loaded = match &a.config {
+        Some(f) => DaemonConfig::load(Path::new(f)).map(Some),
+        None => {
+            let path = std::env::var_os(live::CONFIG_ENV)
+                .filter(|v| !v.is_empty())
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| config::DEFAULT_PATH.into());
+            DaemonConfig::load_optional(&path)
+        }
+    };
+    let mut config = match loaded {
+        Ok(c) => c.unwrap_or_default(),
+        Err(e) => {
+            let _ = writeln!(err, "Error: {e}");
+            return 1;
+        }
+    };
+    if let Some(d) = &a.state_dir {
+        config.state_dir = d.into();
+    }
+    if let Some(s) = &a.socket {
+        config.socket = s.into();
+    }
+    if let Some(n) = &a.node_name {
+        config.node_name = Some(n.clone());
+    }
+    if a.standalone {
+        config.transport = TransportKind::Standalone;
+    }
+    // RUST_LOG, when set, wins over the file's log_level (and --debug).
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|f| !f.is_empty())
+        .unwrap_or_else(|| {
+            let level = if a.debug {
+                "debug"
+            } else {
+                config.log_level.as_str()
+            };
+            format!("warden={level}")
+        });
+    // The CLI holds the standard error lock while a command runs: the
+    // daemon's threads log through their own handle on descriptor 2, one
+    // write per line.
+    use std::os::fd::AsFd;
+    let log = match std::io::stderr().as_fd().try_clone_to_owned() {
+        Ok(fd) => std::fs::File::from(fd),
+        Err(e) => {
+            let _ = writeln!(err, "Error: cannot open standard error for the log: {e}");
+            return 1;
+        }
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::sync::Mutex::new(log))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .try_init();
+    let opts = DaemonOptions {
+        config,
+        seed_cib: a.cib.as_ref().map(Into::into),
+        on_bad_cib: a.start_empty.then_some(OnBadCib::StartEmpty),
+        ..DaemonOptions::default()
+    };
+    match daemon::run(opts) {
+        Ok(()) => 0,
+        Err(e) => {
+            tracing::error!("{e}");
+            let _ = writeln!(err, "Error: {e}");
+            e.exit_code()
+        }
+    }
 }
 
 /// Exit code of `verify` for a CIB with errors.

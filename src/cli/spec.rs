@@ -448,6 +448,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         flags: &["seed", "nodes", "cib", "swarm"],
     },
     CommandSpec {
+        path: &["daemon"],
+        args: "[--config FILE] [--start-empty] [--state-dir DIR] [--socket PATH] [--node-name NAME] [--standalone] [--cib FILE]",
+        help: "Run the cluster daemon of this node on corosync (or --standalone), in the foreground, logging to standard error; the flags override the configuration file",
+        flags: &["config", "start-empty", "state-dir", "socket", "node-name", "standalone", "cib"],
+    },
+    CommandSpec {
         path: &["simulate"],
         args: "[-x FILE] [-S | -R] [-s] [-t DATE] [-G FILE] [-D FILE] [-O FILE] [-Q] [--json]",
         help: "Show what the cluster would do with a CIB, and the status that would result (crm_simulate)",

@@ -53,6 +53,9 @@ use std::fmt;
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 /// Client requests waiting for delivery at once; more are refused.
 pub const MAX_PENDING_CLIENT_REQUESTS: usize = 1024;
+/// Pacemaker's default `dc-deadtime`: how long a node alone at start
+/// waits for the others before acting as DC.
+pub const DEFAULT_DC_DEADTIME_MS: u64 = 20_000;
 
 // ---------------------------------------------------------------------------
 // Events, effects, messages
@@ -383,6 +386,10 @@ pub enum Decision {
     Waiting {
         node: String,
     },
+    /// Alone since start: waits for the other nodes before acting as DC.
+    DcDeadtime {
+        wait_ms: u64,
+    },
     Fencing {
         target: String,
         reason: String,
@@ -530,6 +537,11 @@ impl fmt::Display for Decision {
                     "waiting for the actions running on {node} before scheduling"
                 )
             }
+            Decision::DcDeadtime { wait_ms } => write!(
+                f,
+                "alone since start: waiting up to {}s (dc-deadtime) for the other nodes before acting as DC",
+                wait_ms.div_ceil(1000)
+            ),
             Decision::Fencing { target, reason } => write!(f, "fencing {target}: {reason}"),
             Decision::Fenced {
                 target,
@@ -750,6 +762,13 @@ pub struct Node {
     controller: Option<Controller>,
     /// Client requests broadcast and not yet delivered.
     pending_clients: Vec<u64>,
+    /// When this node handled its first event (its start).
+    started_at: Option<Timestamp>,
+    /// Alone since start: the DC role waits until then for the other
+    /// nodes (`dc-deadtime`).
+    dc_wait_until: Option<Timestamp>,
+    /// A join with another node completed since start.
+    joined_peers: bool,
     effects: VecDeque<Effect>,
     persist: bool,
 }
@@ -797,6 +816,9 @@ impl Node {
             fenced_unconfirmed: std::collections::BTreeSet::new(),
             controller: None,
             pending_clients: Vec::new(),
+            started_at: None,
+            dc_wait_until: None,
+            joined_peers: false,
             effects: VecDeque::new(),
             persist: false,
         }
@@ -868,11 +890,15 @@ impl Node {
         let fencer = self.fencer.poll_timeout().map(|ms| Timestamp(ms as i64));
         let controller = self.controller.as_ref().and_then(|c| c.poll_timeout());
         let given_up = self.fencing_given_up.values().min().copied();
-        [fencer, controller, given_up].into_iter().flatten().min()
+        [fencer, controller, given_up, self.dc_wait_until]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     pub fn handle(&mut self, now: Timestamp, event: Event) {
         let before = (self.cib.version(), self.cib.admin_epoch, self.cib.epoch);
+        self.started_at.get_or_insert(now);
         match event {
             Event::Membership(view) => self.on_view(view),
             Event::Delivered { from, message } => self.on_message(now, from, message),
@@ -921,6 +947,7 @@ impl Node {
         }
         self.controller = None;
         self.dc = None;
+        self.dc_wait_until = None;
         for id in std::mem::take(&mut self.pending_clients) {
             self.effects.push_back(Effect::Reply {
                 request_id: id,
@@ -1068,6 +1095,53 @@ impl Node {
                 },
             );
         }
+        let wait_until = self.dc_deadline(&view, &dc);
+        self.joined_peers |= view.members.len() > 1;
+        if let Some(until) = wait_until.filter(|t| now < *t) {
+            // Pacemaker's controller waits `dc-deadtime` at start for a DC
+            // before electing itself: corosync's first ring on a booting
+            // node is often this node alone, for a second, before it
+            // merges with the others; a DC of that ring would fence the
+            // nodes it cannot see yet, the survivor of the last failure
+            // included.
+            self.dc_wait_until = Some(until);
+            self.log(Decision::DcDeadtime {
+                wait_ms: (until.millis() - now.millis()).max(0) as u64,
+            });
+        } else {
+            self.become_dc_or_member(&view, dc, &j.joins);
+        }
+        for (from, m) in j.buffered {
+            self.process(now, from, m);
+        }
+    }
+
+    /// Until when this node, alone in `view` and chosen as its DC, waits
+    /// for the other nodes: only at start (no join with another node done
+    /// yet), only when the CIB knows other nodes, for `dc-deadtime`
+    /// (default 20 s) from the start.
+    fn dc_deadline(&self, view: &View, dc: &Member) -> Option<Timestamp> {
+        let alone = view.members.len() == 1 && dc.name == self.name;
+        let others = self
+            .cib
+            .configuration
+            .nodes
+            .iter()
+            .any(|n| n.uname != self.name);
+        if !alone || !others || self.joined_peers {
+            return None;
+        }
+        let deadtime_ms = self
+            .cib
+            .configuration
+            .property("dc-deadtime")
+            .and_then(|v| cib::duration::parse_msec(v).ok())
+            .unwrap_or(DEFAULT_DC_DEADTIME_MS);
+        self.started_at
+            .map(|t| t.plus_ms(deadtime_ms.min(i64::MAX as u64) as i64))
+    }
+
+    fn become_dc_or_member(&mut self, view: &View, dc: Member, joins: &BTreeMap<String, Join>) {
         self.was_dc = (dc.name == self.name).then_some(view.quorate);
         if dc.name == self.name {
             let term = format!(
@@ -1076,7 +1150,7 @@ impl Node {
                 view.seq & 0xffff_ffff_ffff
             );
             let mut c = Controller::new(term);
-            for (name, join) in &j.joins {
+            for (name, join) in joins {
                 c.set_busy(name, join.busy);
             }
             self.controller = Some(c);
@@ -1085,9 +1159,6 @@ impl Node {
             dc: dc.name.clone(),
         });
         self.dc = Some(dc);
-        for (from, m) in j.buffered {
-            self.process(now, from, m);
-        }
     }
 
     // ---- synced operation ----------------------------------------------
@@ -1676,6 +1747,15 @@ impl Node {
     }
 
     fn on_timer(&mut self, now: Timestamp) {
+        if self.dc_wait_until.is_some_and(|t| t <= now) {
+            self.dc_wait_until = None;
+            if let (Phase::Synced, Some(view)) = (&self.phase, self.view.clone()) {
+                if let Some(me) = view.members.iter().find(|m| m.name == self.name) {
+                    let me = me.clone();
+                    self.become_dc_or_member(&view, me, &BTreeMap::new());
+                }
+            }
+        }
         let expired: Vec<String> = self
             .fencing_given_up
             .iter()

@@ -4,6 +4,7 @@
 
 pub mod agents;
 pub mod cib_store;
+pub mod clock;
 pub mod config;
 pub mod corosync;
 pub mod daemon_api;

@@ -1,4 +1,5 @@
-//! The local executor: runs resource actions (OCF, LSB, systemd) for the
+//! The local executor: runs resource actions (OCF, LSB, systemd, and fence
+//! devices as resources, see `stonith`) for the
 //! core and reports each result as an `ExecutorEvent` on a channel the
 //! daemon's main loop selects on.
 //!
@@ -19,6 +20,7 @@ mod lsb;
 mod ocf;
 pub mod process;
 mod run;
+mod stonith;
 pub mod systemd;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};

@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::process::{self, ProcessEnd, Spawn};
-use super::{lsb, ocf, systemd, ExecutorConfig};
+use super::{lsb, ocf, stonith, systemd, ExecutorConfig};
 use crate::core::action::{
     is_secret_param, rc, ActionRequest, ActionResult, AgentRef, ExecStatus, Standard,
 };
@@ -28,12 +28,18 @@ pub const DEFAULT_TIMEOUT_MS: u64 = 20_000;
 pub struct RunContext {
     pub config: ExecutorConfig,
     pub systemd: systemd::SystemdBus,
+    /// Fence devices started here (stonith-class resources).
+    pub stonith: stonith::Registered,
 }
 
 impl RunContext {
     pub fn new(config: ExecutorConfig) -> Self {
         let systemd = systemd::SystemdBus::new(config.systemd_bus.clone());
-        RunContext { config, systemd }
+        RunContext {
+            config,
+            systemd,
+            stonith: stonith::Registered::default(),
+        }
     }
 }
 
@@ -208,15 +214,19 @@ async fn dispatch(
                 _ => run_lsb(cfg, &req, cancel).await,
             }
         }
-        Standard::Stonith => report(
-            agent,
-            String::new(),
-            rc::UNIMPLEMENTED,
-            ExecStatus::NotSupported,
-            Some(format!(
-                "{agent} is a fence device: the fencer runs stonith resources, not the executor"
-            )),
-        ),
+        Standard::Stonith => {
+            let (code, status, reason) = stonith::run(cfg, &ctx.stonith, req, cancel).await;
+            report(
+                agent,
+                format!(
+                    "{} {} (fence device {})",
+                    agent.kind, req.action, req.rsc_id
+                ),
+                code,
+                status,
+                reason,
+            )
+        }
         Standard::Other(s) => report(
             agent,
             String::new(),

@@ -1,0 +1,693 @@
+//! Shared by the daemon lab test and the failover benchmark: a two-node
+//! corosync lab (`../shared/lab/lab`, `two_node`, token 1000) with a
+//! virtual IPMI BMC per node (`../shared/lab/fencing/fencelab`), and
+//! `warden daemon` running inside each lab node.
+//!
+//! The network: the lab nodes are `NET.1` and `NET.2` on the lab's bridge.
+//! The BMCs live on a management network of their own, `BMC.1` and
+//! `BMC.2`, as addresses of the bridge on the host side (fencelab runs on
+//! the host); each node reaches it through an on-link route on its `eth0`.
+//! A partition (`lab partition`) drops traffic between node addresses
+//! only, so each node can still reach both BMCs, as with a real management
+//! network. The host also gets `NET.250`, to ask from outside whether the
+//! VIP (`NET.100`) answers. fencelab's power hook runs `lab kill NODE` when
+//! a BMC powers its node off.
+//!
+//! Everything is unique per process (prefix, addresses, directory) and
+//! torn down when the [`Cluster`] is dropped, even after a failed assert.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs::OpenOptions;
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use warden::core::cib::{self, Cib};
+use warden::shell::daemon_api::{DaemonReply as Reply, DaemonRequest as Request, DaemonStatus};
+use warden::shell::ipc::{self, ClientOptions};
+
+pub const LAB: &str = "../shared/lab/lab";
+pub const FENCELAB: &str = "../shared/lab/fencing/fencelab";
+/// The BMC login of warden's labs (its own system user, see
+/// `tests/fencing_support`).
+pub const BMC_USER: &str = "wardenfence";
+/// A password that appears nowhere else, to check that it never shows.
+pub const BMC_PASSWORD: &str = "wdn-S3cr3t-pw";
+pub const NODES: [&str; 2] = ["n1", "n2"];
+/// The resources of the group, in start order.
+pub const GROUP: [&str; 3] = ["Cluster_VIP", "svc1", "svc2"];
+
+/// Whether the lab can run here; prints the one-line SKIP reason if not.
+pub fn lab_available(test: &str) -> bool {
+    let missing: Vec<&str> = [
+        "/usr/sbin/corosync",
+        "/usr/sbin/fence_ipmilan",
+        "/usr/bin/ipmitool",
+        "/usr/lib/ocf/resource.d/heartbeat/IPaddr2",
+        "/usr/lib/ocf/resource.d/heartbeat/Dummy",
+    ]
+    .into_iter()
+    .filter(|p| !Path::new(p).exists())
+    .collect();
+    let reason = if !nix::unistd::geteuid().is_root() {
+        Some("needs root (network namespaces, BMC simulators)".to_string())
+    } else if !Path::new(LAB).is_file() || !Path::new(FENCELAB).is_file() {
+        Some(format!(
+            "{LAB} or {FENCELAB} not found (run from the crate root with ../shared beside it)"
+        ))
+    } else if !missing.is_empty() {
+        Some(format!(
+            "missing {} (apt-get install corosync fence-agents openipmi ipmitool resource-agents)",
+            missing.join(", ")
+        ))
+    } else if ["ipmi_sim", "nft"].iter().any(|b| which(b).is_none()) {
+        Some("missing ipmi_sim or nft (apt-get install openipmi nftables)".to_string())
+    } else {
+        None
+    };
+    if let Some(r) = reason {
+        eprintln!("SKIP {test}: {r}");
+        return false;
+    }
+    true
+}
+
+fn which(bin: &str) -> Option<PathBuf> {
+    ["/usr/bin", "/usr/sbin", "/bin", "/sbin"]
+        .iter()
+        .map(|d| Path::new(d).join(bin))
+        .find(|p| p.exists())
+}
+
+pub fn epoch_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// One line of fencelab's `fence.log`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PowerAction {
+    pub epoch: f64,
+    pub node: String,
+    pub action: String,
+    pub result: String,
+}
+
+/// How the cluster is configured.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// fence_ipmilan's own `delay` (seconds) on the device that fences
+    /// each node: the guide's 30/15, scaled down.
+    pub delay_s: [u32; 2],
+    /// `migration-threshold` of svc1.
+    pub migration_threshold: u32,
+    /// Monitor interval of svc1 (seconds).
+    pub svc1_monitor_s: u64,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            delay_s: [0, 0],
+            migration_threshold: 1_000_000,
+            svc1_monitor_s: 10,
+        }
+    }
+}
+
+/// A running two-node cluster.
+pub struct Cluster {
+    pub prefix: String,
+    /// The lab network's first three octets.
+    pub net: String,
+    /// The BMCs' network's first three octets.
+    pub bmc_net: String,
+    pub dir: PathBuf,
+    pub warden: PathBuf,
+    daemons: BTreeMap<String, Child>,
+    fencelab_up: bool,
+}
+
+impl Cluster {
+    /// Brings up the lab and the BMCs, writes the CIB with the guide's
+    /// commands and starts a daemon on each node. `tag` (a digit) tells
+    /// labs of one process apart.
+    pub fn up(tag: u32, config: &ClusterConfig) -> Cluster {
+        let pid = std::process::id();
+        let prefix = format!("wd{tag}{}", pid % 10_000);
+        let a = 150 + pid % 50;
+        let b = 2 * ((pid / 50 + tag * 7) % 100);
+        let dir = std::env::temp_dir().join(format!("warden-daemon-{prefix}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("lab")).unwrap();
+        let mut c = Cluster {
+            prefix,
+            net: format!("10.{a}.{b}"),
+            bmc_net: format!("10.{a}.{}", b + 1),
+            dir,
+            warden: PathBuf::from(env!("CARGO_BIN_EXE_warden")),
+            daemons: BTreeMap::new(),
+            fencelab_up: false,
+        };
+        // Leftovers of an earlier run with the same pid would block `up`.
+        let _ = c.lab(&["down"]);
+        c.lab_ok(&["up", "2", "--two-node", "--token", "1000"]);
+        let br = format!("{}-br", c.prefix);
+        for addr in [
+            format!("{}.1/24", c.bmc_net),
+            format!("{}.2/24", c.bmc_net),
+            format!("{}.250/24", c.net),
+        ] {
+            run_ok("ip", &["addr", "add", &addr, "dev", &br]);
+        }
+        for n in NODES {
+            c.route(n);
+        }
+        c.fencelab_ok(&["up", "n1", "n2"]);
+        c.fencelab_up = true;
+        c.write_cib(config);
+        for n in NODES {
+            c.start_daemon(n);
+        }
+        c
+    }
+
+    pub fn cib_path(&self) -> PathBuf {
+        self.dir.join("cib.xml")
+    }
+
+    pub fn vip(&self) -> String {
+        format!("{}.100", self.net)
+    }
+
+    fn node_dir(&self, node: &str) -> PathBuf {
+        self.dir.join(node)
+    }
+
+    pub fn socket(&self, node: &str) -> PathBuf {
+        self.node_dir(node).join("sock")
+    }
+
+    pub fn log_path(&self, node: &str) -> PathBuf {
+        self.node_dir(node).join("daemon.log")
+    }
+
+    pub fn lab_cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(LAB);
+        c.args(args)
+            .env("LAB_PREFIX", &self.prefix)
+            .env("LAB_NET", &self.net)
+            .env("LAB_DIR", self.dir.join("lab"))
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn lab(&self, args: &[&str]) -> Output {
+        self.lab_cmd(args).output().expect("run the lab tool")
+    }
+
+    pub fn lab_ok(&self, args: &[&str]) {
+        let out = self.lab(args);
+        assert!(
+            out.status.success(),
+            "lab {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn fencelab_cmd(&self, args: &[&str]) -> Command {
+        let lab = std::fs::canonicalize(LAB).expect("the lab tool");
+        let mut c = Command::new("bash");
+        c.arg(FENCELAB)
+            .args(args)
+            .env("FENCELAB_DIR", self.dir.join("fencelab"))
+            .env("FENCELAB_NET", &self.bmc_net)
+            .env("FENCELAB_USER", BMC_USER)
+            .env("FENCELAB_PASSWORD", BMC_PASSWORD)
+            .env_remove("FENCE_HOOK")
+            .env_remove("FENCELAB_LAB_ON")
+            // The power hook kills the lab node whose BMC powers off.
+            .env("LAB", lab)
+            .env("LAB_PREFIX", &self.prefix)
+            .env("LAB_NET", &self.net)
+            .env("LAB_DIR", self.dir.join("lab"))
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn fencelab_ok(&self, args: &[&str]) {
+        // `up` sets the BMC user's password (chpasswd locks /etc/shadow):
+        // another lab on the machine may hold the lock; a few tries.
+        let mut last = String::new();
+        for _ in 0..3 {
+            let out = self.fencelab_cmd(args).output().expect("run fencelab");
+            if out.status.success() {
+                return;
+            }
+            last = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            nap(500);
+        }
+        panic!("fencelab {}: {last}", args.join(" "));
+    }
+
+    /// The on-link route to the BMC network inside `node` (a node that
+    /// was powered off comes back with a fresh link, without it).
+    fn route(&self, node: &str) {
+        let ns = format!("{}-{node}", self.prefix);
+        let net = format!("{}.0/24", self.bmc_net);
+        run_ok("ip", &["-n", &ns, "route", "replace", &net, "dev", "eth0"]);
+    }
+
+    /// The CIB, built with the guide's commands through the file-mode CLI.
+    fn write_cib(&self, config: &ClusterConfig) {
+        let cib = self.cib_path();
+        let cib = cib.to_str().unwrap();
+        let pw = format!("password={BMC_PASSWORD}");
+        let mut lines: Vec<Vec<String>> = vec![words("property set no-quorum-policy=ignore")];
+        for (i, n) in NODES.iter().enumerate() {
+            let mut w = words(&format!(
+                "stonith create fence_{n} fence_ipmilan pcmk_host_list={n} ip={}.{} username={BMC_USER} lanplus=1 cipher=3",
+                self.bmc_net,
+                i + 1
+            ));
+            w.push(pw.clone());
+            if config.delay_s[i] > 0 {
+                w.push(format!("delay={}", config.delay_s[i]));
+            }
+            w.extend(words("op monitor interval=20s"));
+            lines.push(w);
+        }
+        lines.push(words(&format!(
+            "resource create Cluster_VIP ocf:heartbeat:IPaddr2 ip={} cidr_netmask=24 op monitor interval=5s --group frontend",
+            self.vip()
+        )));
+        lines.push(words(&format!(
+            "resource create svc1 ocf:heartbeat:Dummy op monitor interval={}s --group frontend",
+            config.svc1_monitor_s
+        )));
+        lines.push(words(
+            "resource create svc2 ocf:heartbeat:Dummy op monitor interval=10s --group frontend",
+        ));
+        lines.push(words("resource meta frontend resource-stickiness=100"));
+        lines.push(words(&format!(
+            "resource meta svc1 migration-threshold={}",
+            config.migration_threshold
+        )));
+        for args in lines {
+            let out = Command::new(&self.warden)
+                .arg("-f")
+                .arg(cib)
+                .args(&args)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "warden -f {cib} {}: {}",
+                args.iter()
+                    .map(|a| if a.starts_with("password=") {
+                        "password=***"
+                    } else {
+                        a
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+
+    /// Starts `warden daemon` inside `node`, appending to its log.
+    pub fn start_daemon(&mut self, node: &str) {
+        let dir = self.node_dir(node);
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path(node))
+            .unwrap();
+        // The daemon's configuration file, as an operator writes it.
+        let config = dir.join("warden.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "state_dir = \"{}\"\nsocket = \"{}\"\nlog_level = \"debug\"\n",
+                dir.join("state").display(),
+                self.socket(node).display()
+            ),
+        )
+        .unwrap();
+        let mut cmd = self.lab_cmd(&["exec", node]);
+        cmd.arg(&self.warden)
+            .arg("daemon")
+            .arg("--config")
+            .arg(&config)
+            .arg("--cib")
+            .arg(self.cib_path())
+            .env_remove("RUST_LOG")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        let child = cmd.spawn().expect("start warden daemon in the lab node");
+        if let Some(mut old) = self.daemons.insert(node.to_string(), child) {
+            let _ = old.kill();
+            let _ = old.wait();
+        }
+    }
+
+    /// Power loss of `node` (`lab kill`): returns when it happened.
+    pub fn kill(&mut self, node: &str) -> f64 {
+        let at = epoch_now();
+        self.lab_ok(&["kill", node]);
+        if let Some(mut c) = self.daemons.remove(node) {
+            let _ = c.wait();
+        }
+        at
+    }
+
+    /// Power loss of `node`, timed: returns the moment its corosync died
+    /// (seen within a millisecond by watching the process), which is when
+    /// its peers stop hearing from it. `lab kill` itself takes longer (it
+    /// checks every process of the node, then takes the link down).
+    pub fn kill_timed(&mut self, node: &str) -> f64 {
+        let pidfile = self.dir.join("lab").join(node).join("corosync.pid");
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no corosync pid in {}", pidfile.display()));
+        let dead = |pid: i32| {
+            // Gone, or a zombie waiting to be reaped: it runs no more.
+            match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+                Err(_) => true,
+                Ok(stat) => stat
+                    .rsplit(')')
+                    .next()
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .is_some_and(|state| state == "Z" || state == "X"),
+            }
+        };
+        assert!(!dead(pid), "{node}'s corosync is not running");
+        let mut kill = self.lab_cmd(&["kill", node]);
+        let mut child = kill
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run lab kill");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let died = loop {
+            if dead(pid) {
+                break epoch_now();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{node}'s corosync survived lab kill"
+            );
+            nap(1);
+        };
+        assert!(child.wait().unwrap().success(), "lab kill {node} failed");
+        if let Some(mut c) = self.daemons.remove(node) {
+            let _ = c.wait();
+        }
+        died
+    }
+
+    /// Boots a powered-off node: corosync, the BMC route, the daemon.
+    pub fn boot(&mut self, node: &str) {
+        if let Some(mut c) = self.daemons.remove(node) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        self.lab_ok(&["start", node]);
+        self.route(node);
+        self.start_daemon(node);
+    }
+
+    /// Whether `node`'s daemon process is still running.
+    pub fn daemon_alive(&mut self, node: &str) -> bool {
+        self.daemons
+            .get_mut(node)
+            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+
+    pub fn request(&self, node: &str, req: &Request) -> Result<Reply, ipc::ClientError> {
+        let opts = ClientOptions {
+            timeout_ms: 5_000,
+            ..ClientOptions::default()
+        };
+        ipc::request(&self.socket(node), req, &opts)
+    }
+
+    pub fn status(&self, node: &str) -> Option<DaemonStatus> {
+        match self.request(node, &Request::Status) {
+            Ok(Reply::Status(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The CIB `node` holds, secrets included.
+    pub fn cib_text(&self, node: &str) -> Option<String> {
+        match self.request(node, &Request::GetCib { secrets: true }) {
+            Ok(Reply::Cib { xml }) => Some(xml),
+            _ => None,
+        }
+    }
+
+    pub fn cib(&self, node: &str) -> Option<Cib> {
+        cib::parse(&self.cib_text(node)?, node).cib
+    }
+
+    /// SHA-256 of the CIB `node` holds (its whole text, status included).
+    pub fn cib_digest(&self, node: &str) -> Option<String> {
+        Some(cib::digest_text(&self.cib_text(node)?))
+    }
+
+    /// Where each resource runs, as `node`'s daemon reads its CIB
+    /// (the status view `warden status` shows).
+    pub fn placement(&self, node: &str) -> BTreeMap<String, Vec<String>> {
+        let Some(cib) = self.cib(node) else {
+            return BTreeMap::new();
+        };
+        let view = warden::status::build(&cib, warden::shell::clock::now());
+        let mut out = BTreeMap::new();
+        let mut add = |p: &warden::status::PrimitiveView| {
+            let nodes = if p.active {
+                p.nodes.clone()
+            } else {
+                Vec::new()
+            };
+            out.insert(p.id.clone(), nodes);
+        };
+        for r in &view.resources {
+            match r {
+                warden::status::ResourceView::Primitive(p) => add(p),
+                warden::status::ResourceView::Group(g) => g.members.iter().for_each(&mut add),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Ground truth: the nodes whose `eth0` holds the VIP now.
+    pub fn vip_holders(&self) -> Vec<String> {
+        let vip = format!("inet {}/", self.vip());
+        NODES
+            .iter()
+            .filter(|n| {
+                let ns = format!("{}-{n}", self.prefix);
+                Command::new("ip")
+                    .args(["-n", &ns, "-o", "-4", "addr", "show", "dev", "eth0"])
+                    .output()
+                    .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&vip))
+            })
+            .map(|n| n.to_string())
+            .collect()
+    }
+
+    /// Ground truth: whether a Dummy resource's state file exists in the
+    /// node (its `/run` is the node's own).
+    pub fn dummy_running(&self, node: &str, rsc: &str) -> bool {
+        self.lab(&[
+            "exec",
+            node,
+            "test",
+            "-e",
+            &format!("/run/resource-agents/Dummy-{rsc}.state"),
+        ])
+        .status
+        .success()
+    }
+
+    /// Whether something answers at the VIP, asked from the host side of
+    /// the bridge: a TCP connection to port 9 is refused (RST) by the node
+    /// that holds the address; nobody answers when no node does. The
+    /// neighbour entry is dropped first, so each try resolves the address
+    /// afresh and never reaches a dead node's stale MAC.
+    pub fn vip_answers(&self, timeout: Duration) -> bool {
+        let _ = Command::new("ip")
+            .args(["neigh", "flush", "to", &self.vip()])
+            .output();
+        let addr: SocketAddr = format!("{}:9", self.vip()).parse().unwrap();
+        match TcpStream::connect_timeout(&addr, timeout) {
+            Ok(_) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionRefused,
+        }
+    }
+
+    pub fn fence_log(&self) -> Vec<PowerAction> {
+        let text = std::fs::read_to_string(self.dir.join("fencelab/fence.log")).unwrap_or_default();
+        text.lines()
+            .map(|l| {
+                let kv: BTreeMap<&str, &str> =
+                    l.split(' ').filter_map(|f| f.split_once('=')).collect();
+                PowerAction {
+                    epoch: kv.get("epoch").and_then(|e| e.parse().ok()).unwrap_or(0.0),
+                    node: kv.get("node").unwrap_or(&"").to_string(),
+                    action: kv.get("action").unwrap_or(&"").to_string(),
+                    result: kv.get("result").unwrap_or(&"").to_string(),
+                }
+            })
+            .collect()
+    }
+
+    pub fn daemon_log(&self, node: &str) -> String {
+        std::fs::read_to_string(self.log_path(node)).unwrap_or_default()
+    }
+
+    /// The last lines of every daemon's log, for a failure message.
+    pub fn log_tails(&self, lines: usize) -> String {
+        let mut out = String::new();
+        for n in NODES {
+            let log = self.daemon_log(n);
+            let tail: Vec<&str> = log.lines().rev().take(lines).collect();
+            out.push_str(&format!("---- {n} ----\n"));
+            for l in tail.into_iter().rev() {
+                out.push_str(l);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// Polls `pred` every 100 ms until it holds; panics with `what` and
+    /// the daemons' logs after `timeout`.
+    pub fn wait_for(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        mut pred: impl FnMut(&mut Cluster) -> bool,
+    ) {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if pred(self) {
+                return;
+            }
+            nap(100);
+        }
+        panic!("no {what} within {timeout:?}\n{}", self.log_tails(40));
+    }
+
+    /// Waits until every named node's daemon sees all of `members`, has a
+    /// DC (the join is done), the DC is idle, and all of them hold the same
+    /// CIB (version, and digest of the text each sends): the audit after
+    /// each scenario.
+    pub fn wait_converged(&mut self, live: &[&str], timeout: Duration) -> String {
+        let mut digest = String::new();
+        let members: Vec<String> = live.iter().map(|s| s.to_string()).collect();
+        self.wait_for("converged cluster with one CIB digest", timeout, |c| {
+            let all: Vec<Option<DaemonStatus>> = live.iter().map(|n| c.status(n)).collect();
+            let Some(first) = all.first().cloned().flatten() else {
+                return false;
+            };
+            let agreed = all.iter().all(|s| {
+                s.as_ref().is_some_and(|s| {
+                    s.members == members
+                        && s.dc.is_some()
+                        && s.dc == first.dc
+                        && s.idle
+                        && s.cib_version == first.cib_version
+                })
+            });
+            if !agreed {
+                return false;
+            }
+            let digests: Vec<Option<String>> = live.iter().map(|n| c.cib_digest(n)).collect();
+            let ok = digests[0].is_some() && digests.iter().all(|d| *d == digests[0]);
+            if ok {
+                digest = digests[0].clone().unwrap_or_default();
+            }
+            ok
+        });
+        digest
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        // The lab first: it powers every node off at once (daemons and
+        // their agents included), so no daemon sees its peer go and
+        // starts fencing it while the BMCs are being stopped.
+        let _ = self.lab(&["down"]);
+        for (_, mut c) in std::mem::take(&mut self.daemons) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if self.fencelab_up {
+            let _ = self.fencelab_cmd(&["down", "--purge"]).output();
+        }
+        if std::env::var_os("WARDEN_KEEP_LAB").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Waits `ms` on the calling test thread: the tests poll the lab (files,
+/// namespaces, sockets) from plain threads, with no runtime timer to hand
+/// the wait to.
+#[allow(clippy::disallowed_methods)]
+pub fn nap(ms: u64) {
+    std::thread::sleep(Duration::from_millis(ms));
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.split_whitespace().map(str::to_string).collect()
+}
+
+fn run_ok(cmd: &str, args: &[&str]) {
+    let out = Command::new(cmd).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd} {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Timestamp (seconds since the epoch) of a log line the daemon wrote
+/// (`2026-11-22T04:55:39.187451Z  INFO ...`).
+pub fn line_epoch(line: &str) -> Option<f64> {
+    let ts = line.split_whitespace().next()?;
+    let (date, time) = ts.strip_suffix('Z')?.split_once('T')?;
+    let mut d = date.split('-').map(|x| x.parse::<i64>().ok());
+    let (y, m, dd) = (d.next()??, d.next()??, d.next()??);
+    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
+    let mut t = hms.split(':').map(|x| x.parse::<i64>().ok());
+    let (h, mi, s) = (t.next()??, t.next()??, t.next()??);
+    let days = warden::core::time::days_from_civil(y, m as u32, dd as u32);
+    let secs = days * 86_400 + h * 3600 + mi * 60 + s;
+    let frac: f64 = format!("0.{frac}").parse().ok()?;
+    Some(secs as f64 + frac)
+}
+
+/// The log lines of `node` written at or after `since` (epoch seconds).
+pub fn lines_since(log: &str, since: f64) -> Vec<&str> {
+    log.lines()
+        .filter(|l| line_epoch(l).is_some_and(|t| t >= since))
+        .collect()
+}
