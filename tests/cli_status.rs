@@ -139,24 +139,6 @@ fn status_text_is_what_crm_mon_prints() {
     }
 }
 
-/// (case, text|xml) -> reason.
-fn known_differences() -> std::collections::BTreeMap<(String, String), String> {
-    fs::read_to_string(KNOWN)
-        .unwrap_or_default()
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let mut words = l.split_whitespace();
-            let case = words.next().unwrap().to_string();
-            let what = words.next().unwrap_or("").to_string();
-            let why = words.collect::<Vec<_>>().join(" ");
-            assert!(!why.is_empty(), "{KNOWN}: '{l}' gives no reason");
-            ((case, what), why)
-        })
-        .collect()
-}
-
 #[test]
 fn status_is_what_crm_mon_prints_on_the_whole_corpus() {
     let test = "status_is_what_crm_mon_prints_on_the_whole_corpus";
@@ -175,7 +157,7 @@ fn status_is_what_crm_mon_prints_on_the_whole_corpus() {
         .collect();
     cases.sort();
     assert!(cases.len() > 150, "corpus too small");
-    let known = known_differences();
+    let known = known_differences(KNOWN);
     let mut differing = std::collections::BTreeSet::new();
     let mut problems = Vec::new();
     for case in &cases {

@@ -65,20 +65,7 @@ fn cases() -> Vec<(String, PathBuf, String)> {
 
 /// (case, mode) -> reason.
 fn known() -> BTreeMap<(String, String), String> {
-    fs::read_to_string(KNOWN)
-        .unwrap_or_default()
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let mut words = l.split_whitespace();
-            let case = words.next().unwrap().to_string();
-            let mode = words.next().unwrap_or("").to_string();
-            let why = words.collect::<Vec<_>>().join(" ");
-            assert!(!why.is_empty(), "{KNOWN}: '{l}' gives no reason");
-            ((case, mode), why)
-        })
-        .collect()
+    known_differences(KNOWN)
 }
 
 fn run(program: &str, input: &Path, mode: &str, date: &str, extra: &[&str]) -> String {

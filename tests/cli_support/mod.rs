@@ -214,3 +214,23 @@ pub fn canonical_diff(a: &str, b: &str) -> (Vec<String>, Vec<String>) {
     let only_b = lb.iter().filter(|l| !la.contains(l)).cloned().collect();
     (only_a, only_b)
 }
+
+/// A known-differences list (`CASE WHAT reason...` per line, `#` comments):
+/// (case, what) -> reason. Every entry must give its reason.
+#[allow(dead_code)]
+pub fn known_differences(path: &str) -> std::collections::BTreeMap<(String, String), String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let mut words = l.split_whitespace();
+            let case = words.next().unwrap().to_string();
+            let what = words.next().unwrap_or("").to_string();
+            let why = words.collect::<Vec<_>>().join(" ");
+            assert!(!why.is_empty(), "{path}: '{l}' gives no reason");
+            ((case, what), why)
+        })
+        .collect()
+}

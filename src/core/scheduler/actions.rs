@@ -27,19 +27,8 @@ impl<'a> Ws<'a> {
         let mut out = Vec::new();
         for &a in list {
             let act = &mut self.actions[a.0 as usize];
-            if !act.uuid.eq_ignore_ascii_case(key) {
-                continue;
-            }
-            match node {
-                None => out.push(a),
-                Some(n) => match act.node {
-                    None => {
-                        act.node = Some(n);
-                        out.push(a);
-                    }
-                    Some(m) if m == n => out.push(a),
-                    _ => {}
-                },
+            if act.uuid.eq_ignore_ascii_case(key) && claim_for_node(act, node) {
+                out.push(a);
             }
         }
         out
@@ -55,15 +44,8 @@ impl<'a> Ws<'a> {
         };
         let mut out = Vec::new();
         for &a in list {
-            let act = &mut self.actions[a.0 as usize];
-            match (node, act.node) {
-                (None, _) => out.push(a),
-                (Some(n), None) => {
-                    act.node = Some(n);
-                    out.push(a);
-                }
-                (Some(n), Some(m)) if m == n => out.push(a),
-                _ => {}
+            if claim_for_node(&mut self.actions[a.0 as usize], node) {
+                out.push(a);
             }
         }
         out
@@ -812,5 +794,19 @@ impl<'a> Ws<'a> {
         act.meta.insert("operation".into(), task.to_string());
         act.meta.insert("interval".into(), interval_ms.to_string());
         a
+    }
+}
+
+/// `find_actions`'s node test: any node matches none asked for; an action
+/// without a node matches the node asked for and takes it (as Pacemaker's
+/// lookup does); otherwise the nodes must be equal.
+fn claim_for_node(act: &mut Action, node: Option<NodeIdx>) -> bool {
+    match (node, act.node) {
+        (None, _) => true,
+        (Some(n), None) => {
+            act.node = Some(n);
+            true
+        }
+        (Some(n), Some(m)) => m == n,
     }
 }
