@@ -62,11 +62,11 @@ fn live_only_commands_say_so() {
     for (args, expect) in [
         (
             &["stonith", "fence", "one-server2"][..],
-            "'stonith fence' acts on the running cluster (it changes real nodes), so it cannot work on a CIB file",
+            "'stonith fence' works on the running cluster (its nodes, daemons or fencing history), not on a CIB file",
         ),
         (
             &["cluster", "start", "--all"][..],
-            "'cluster start' acts on the running cluster (it changes real nodes), so it cannot work on a CIB file",
+            "'cluster start' works on the running cluster (its nodes, daemons or fencing history), not on a CIB file",
         ),
     ] {
         let out = warden_f(&file, args);
@@ -171,5 +171,164 @@ fn fence_agents_are_described_without_a_file() {
     assert!(
         text.ends_with("Default operations:\n  monitor:\n    interval=60s\n"),
         "{text}"
+    );
+}
+
+#[test]
+fn status_watch_shows_each_change_of_the_cib() {
+    let scratch = Scratch::new("watch");
+    let file = scratch.file("cib.xml");
+    ok(
+        warden_f(
+            &file,
+            &["resource", "create", "first", "ocf:heartbeat:Dummy"],
+        ),
+        "resource create first",
+    );
+    let mut child = std::process::Command::new(warden_bin())
+        .args([
+            "-f",
+            file.to_str().unwrap(),
+            "status",
+            "--watch",
+            "-i",
+            "0.1",
+        ])
+        .env_remove("CIB_file")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run warden status --watch");
+    // Killed however the test ends.
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stdout = child.stdout.take().unwrap();
+    let child = Kill(child);
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen: Vec<String> = Vec::new();
+    let wait_for = |seen: &mut Vec<String>, pred: &dyn Fn(&[String]) -> bool, what: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !pred(seen) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(l) => seen.push(l),
+                Err(_) => panic!("no {what} within 20 s; output so far:\n{}", seen.join("\n")),
+            }
+        }
+    };
+    wait_for(
+        &mut seen,
+        &|s: &[String]| s.iter().any(|l| l.contains("first\t(ocf:heartbeat:Dummy)")),
+        "first status",
+    );
+    let frames = |s: &[String]| s.iter().filter(|l| l.starts_with("--- ")).count();
+    assert_eq!(frames(&seen), 1, "{}", seen.join("\n"));
+    ok(
+        warden_f(
+            &file,
+            &["resource", "create", "second", "ocf:heartbeat:Dummy"],
+        ),
+        "resource create second",
+    );
+    wait_for(
+        &mut seen,
+        &|s: &[String]| {
+            s.iter()
+                .any(|l| l.contains("second\t(ocf:heartbeat:Dummy)"))
+        },
+        "status with the second resource",
+    );
+    // Give it a few more intervals: an unchanged status is not shown again.
+    let quiet_until = std::time::Instant::now() + std::time::Duration::from_millis(600);
+    while let Ok(l) =
+        rx.recv_timeout(quiet_until.saturating_duration_since(std::time::Instant::now()))
+    {
+        seen.push(l);
+    }
+    assert_eq!(frames(&seen), 2, "{}", seen.join("\n"));
+    drop(child);
+}
+
+#[test]
+fn cluster_auth_checks_ssh_to_each_node_and_ignores_a_password() {
+    let scratch = Scratch::new("auth");
+    // A stand-in ssh: succeeds for root@good, fails as ssh does otherwise.
+    let bin = scratch.file("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let fake = bin.join("ssh");
+    fs::write(
+        &fake,
+        "#!/bin/sh\nfor a; do last=$a; host=$prev; prev=$a; done\ncase \"$host\" in\n  root@good) exit 0 ;;\n  *) echo \"Permission denied (publickey).\" >&2; exit 255 ;;\nesac\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |args: &[&str]| {
+        std::process::Command::new(warden_bin())
+            .args(args)
+            .env_remove("CIB_file")
+            .env("PATH", &path)
+            .output()
+            .expect("run warden")
+    };
+    let out = run(&[
+        "cluster",
+        "auth",
+        "good",
+        "-u",
+        "hacluster",
+        "-p",
+        "hunter2",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "good: Authorized\n");
+    assert!(
+        stderr(&out).contains("the password given was ignored"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("hunter2") && !stdout(&out).contains("hunter2"));
+    let out = run(&["host", "auth", "good", "bad"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert_eq!(stdout(&out), "good: Authorized\n");
+    let err = stderr(&out);
+    assert!(
+        err.contains("Unable to authenticate to bad: ssh as root@bad failed")
+            && err.contains("Permission denied (publickey)")
+            && err.contains("ssh-copy-id root@bad"),
+        "{err}"
+    );
+    let out = run(&[
+        "cluster",
+        "auth",
+        "--corosync-conf",
+        scratch.file("none.conf").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("name the nodes to check"),
+        "{}",
+        stderr(&out)
     );
 }

@@ -184,11 +184,11 @@ fn what_stonith_test_will_not_do() {
         ),
         (
             &["fence", "n1"][..],
-            "'stonith fence' acts on the running cluster (it changes real nodes), so it cannot work on a CIB file",
+            "'stonith fence' works on the running cluster (its nodes, daemons or fencing history), not on a CIB file",
         ),
         (
             &["confirm", "n1"][..],
-            "'stonith confirm' acts on the running cluster (it changes real nodes), so it cannot work on a CIB file",
+            "'stonith confirm' works on the running cluster (its nodes, daemons or fencing history), not on a CIB file",
         ),
     ] {
         let out = stonith(&file, Some(&agents), args);

@@ -112,6 +112,19 @@ pub struct ServiceSpec {
     pub corosync_conf: Option<String>,
 }
 
+/// `cluster auth [NODE...]` (and pcs 0.10's `host auth NODE...`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthSpec {
+    /// Empty: the nodes of corosync.conf's nodelist.
+    pub nodes: Vec<String>,
+    pub dry_run: bool,
+    pub corosync_conf: Option<String>,
+    /// `-u USER` as given (warden always uses root over ssh).
+    pub user: Option<String>,
+    /// Whether `-p PASSWORD` was given (the value is never kept).
+    pub password_given: bool,
+}
+
 // ---------------------------------------------------------------- grammar
 
 fn usage(msg: impl Into<String>) -> CliError {
@@ -365,6 +378,20 @@ pub fn parse_service(word: &str, args: &[String], flags: &Flags) -> Result<Comma
         nodes: args.to_vec(),
         dry_run: flags.dry_run,
         corosync_conf: flags.corosync_conf.clone(),
+    }))
+}
+
+/// Parses `cluster auth` / `host auth`'s words.
+pub fn parse_auth(args: &[String], flags: &Flags) -> Result<Command, CliError> {
+    for n in args {
+        check_name(n, "node name")?;
+    }
+    Ok(Command::ClusterAuth(AuthSpec {
+        nodes: args.to_vec(),
+        dry_run: flags.dry_run,
+        corosync_conf: flags.corosync_conf.clone(),
+        user: flags.user.clone(),
+        password_given: flags.password_given,
     }))
 }
 
@@ -978,64 +1005,159 @@ fn systemd_running() -> Result<(), String> {
     Err(init)
 }
 
+/// The nodes a command acts on, as (label, ssh address, this machine?):
+/// with `all` or `nodes`, from corosync.conf's nodelist (named nodes must
+/// be in it); otherwise this machine alone.
+fn conf_targets(
+    all: bool,
+    nodes: &[String],
+    corosync_conf: Option<&str>,
+) -> Result<Vec<(String, String, bool)>, CliError> {
+    let local = local_names();
+    if !all && nodes.is_empty() {
+        return Ok(vec![(
+            local.first().cloned().unwrap_or_else(|| "localhost".into()),
+            String::new(),
+            true,
+        )]);
+    }
+    let path = match corosync_conf {
+        Some(f) => PathBuf::from(f),
+        None => rooted(COROSYNC_CONF),
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| CliError::Io {
+        action: "cannot read the nodelist from",
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    let conf =
+        parse_conf(&text).map_err(|e| CliError::rejected(format!("{}: {e}", path.display())))?;
+    let conf_nodes = conf_nodes(&conf);
+    if conf_nodes.is_empty() {
+        return Err(CliError::rejected(format!(
+            "{} has no nodes in its nodelist",
+            path.display()
+        )));
+    }
+    let chosen: Vec<&ConfNode> = if all {
+        conf_nodes.iter().collect()
+    } else {
+        let mut v = Vec::new();
+        for want in nodes {
+            match conf_nodes.iter().find(|n| n.label() == *want) {
+                Some(n) => v.push(n),
+                None => {
+                    return Err(CliError::rejected(format!(
+                        "node '{want}' is not in the nodelist of {}",
+                        path.display()
+                    )))
+                }
+            }
+        }
+        v
+    };
+    Ok(chosen
+        .into_iter()
+        .map(|n| {
+            let label = n.label();
+            let is_local = local.contains(&label);
+            (label, n.address(), is_local)
+        })
+        .collect())
+}
+
+/// Carries out `cluster auth`: pcs authenticates its pcsd daemons with the
+/// `hacluster` password; warden has no such daemon and reaches the other
+/// nodes over ssh as root (`cluster setup`, `cluster start --all`), so this
+/// checks that every node answers over ssh without a password prompt, and
+/// says how to fix a node that does not.
+pub fn auth(spec: &AuthSpec, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, CliError> {
+    if spec.password_given {
+        let _ = writeln!(
+            err,
+            "Note: warden does not use a password between nodes (it uses root's ssh keys); the password given was ignored and not kept"
+        );
+    }
+    if let Some(u) = spec
+        .user
+        .as_deref()
+        .filter(|u| *u != "root" && *u != "hacluster")
+    {
+        let _ = writeln!(
+            err,
+            "Note: warden reaches the other nodes as root over ssh, not as '{u}'"
+        );
+    }
+    let targets = if spec.nodes.is_empty() {
+        conf_targets(true, &[], spec.corosync_conf.as_deref()).map_err(|e| match e {
+            CliError::Io { path, .. } => CliError::usage(format!(
+                "name the nodes to check (warden cluster auth NODE...): there is no nodelist to read them from ({path} cannot be read)"
+            )),
+            other => other,
+        })?
+    } else {
+        let local = local_names();
+        spec.nodes
+            .iter()
+            .map(|n| (n.clone(), n.clone(), local.contains(n)))
+            .collect()
+    };
+    let mut failed = Vec::new();
+    for (node, addr, is_local) in &targets {
+        if *is_local {
+            emit(out, &format!("{node}: Authorized (this node)\n"))?;
+            continue;
+        }
+        let argv = ssh(addr, &["true"]);
+        if spec.dry_run {
+            emit(out, &format!("{}\n", shell_words(&argv)))?;
+            continue;
+        }
+        let result = std::process::Command::new(&argv[0])
+            .args(&argv[1..])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .output();
+        match result {
+            Ok(o) if o.status.success() => emit(out, &format!("{node}: Authorized\n"))?,
+            Ok(o) => {
+                let said = String::from_utf8_lossy(&o.stderr);
+                let last = said.lines().rev().find(|l| !l.trim().is_empty());
+                let _ = writeln!(
+                    err,
+                    "Error: Unable to authenticate to {node}: ssh as root@{addr} failed ({}){}; warden copies files and runs systemctl on the other nodes over ssh as root: install this node's key there (ssh-copy-id root@{addr})",
+                    o.status,
+                    last.map(|l| format!(": {}", l.trim())).unwrap_or_default()
+                );
+                failed.push(node.clone());
+            }
+            Err(e) => {
+                let _ = writeln!(
+                    err,
+                    "Error: Unable to authenticate to {node}: cannot run ssh: {e}"
+                );
+                failed.push(node.clone());
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(0)
+    } else {
+        Err(CliError::rejected(format!(
+            "not reachable over ssh as root: {}",
+            failed.join(", ")
+        )))
+    }
+}
+
 /// Carries out `cluster start|stop|enable|disable`.
 pub fn service(
     spec: &ServiceSpec,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<u8, CliError> {
-    let local = local_names();
-    let targets: Vec<(String, String, bool)> = if spec.all || !spec.nodes.is_empty() {
-        let path = match &spec.corosync_conf {
-            Some(f) => PathBuf::from(f),
-            None => rooted(COROSYNC_CONF),
-        };
-        let text = std::fs::read_to_string(&path).map_err(|e| CliError::Io {
-            action: "cannot read the nodelist from",
-            path: path.display().to_string(),
-            source: e,
-        })?;
-        let conf = parse_conf(&text)
-            .map_err(|e| CliError::rejected(format!("{}: {e}", path.display())))?;
-        let nodes = conf_nodes(&conf);
-        if nodes.is_empty() {
-            return Err(CliError::rejected(format!(
-                "{} has no nodes in its nodelist",
-                path.display()
-            )));
-        }
-        let chosen: Vec<&ConfNode> = if spec.all {
-            nodes.iter().collect()
-        } else {
-            let mut v = Vec::new();
-            for want in &spec.nodes {
-                match nodes.iter().find(|n| n.label() == *want) {
-                    Some(n) => v.push(n),
-                    None => {
-                        return Err(CliError::rejected(format!(
-                            "node '{want}' is not in the nodelist of {}",
-                            path.display()
-                        )))
-                    }
-                }
-            }
-            v
-        };
-        chosen
-            .into_iter()
-            .map(|n| {
-                let label = n.label();
-                let is_local = local.contains(&label);
-                (label, n.address(), is_local)
-            })
-            .collect()
-    } else {
-        vec![(
-            local.first().cloned().unwrap_or_else(|| "localhost".into()),
-            String::new(),
-            true,
-        )]
-    };
+    let targets = conf_targets(spec.all, &spec.nodes, spec.corosync_conf.as_deref())?;
     let steps = service_steps(spec.action, &targets);
     if spec.dry_run {
         for s in &steps {

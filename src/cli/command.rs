@@ -234,6 +234,8 @@ pub enum Command {
     ClusterSetup(super::cluster_setup::SetupSpec),
     /// `cluster start|stop|enable|disable`.
     ClusterService(super::cluster_setup::ServiceSpec),
+    /// `cluster auth` / `host auth`: ssh reachability of the nodes.
+    ClusterAuth(super::cluster_setup::AuthSpec),
     /// Understood, not available in this version.
     Unimplemented(String),
     ClusterCib {
@@ -332,6 +334,11 @@ pub enum Command {
     },
     ConfigShow,
     Status(OutputFormat),
+    /// `status --watch`: redrawn when it changes, read every `interval_ms`.
+    WatchStatus {
+        format: OutputFormat,
+        interval_ms: u64,
+    },
     Sim(super::sim::SimArgs),
     Simulate(SimulateSpec),
     /// `warden daemon`.
@@ -367,6 +374,7 @@ impl Command {
                 | Command::Live(_)
                 | Command::ClusterSetup(_)
                 | Command::ClusterService(_)
+                | Command::ClusterAuth(_)
                 | Command::Unimplemented(_)
                 | Command::Describe { .. }
                 | Command::ListAgents { .. }

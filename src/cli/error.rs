@@ -46,7 +46,7 @@ pub enum CliError {
     #[error("{0}")]
     Daemon(String),
     /// A live-only command given a CIB file.
-    #[error("'{command}' acts on the running cluster (it changes real nodes), so it cannot work on a CIB file: run it without -f FILE / CIB_file, through the warden daemon")]
+    #[error("'{command}' works on the running cluster (its nodes, daemons or fencing history), not on a CIB file: run it without -f FILE / CIB_file, through the warden daemon")]
     NoFileMode { command: String },
     /// A command that exists in the grammar but is not available yet.
     #[error("'{0}' is not available in this version of warden")]

@@ -370,6 +370,34 @@ pub const FLAGS: &[FlagDef] = &[
         global: false,
     },
     FlagDef {
+        long: "watch",
+        short: Some('w'),
+        value: None,
+        help: "Keep showing the status, redrawn whenever it changes (Ctrl-C ends it)",
+        global: false,
+    },
+    FlagDef {
+        long: "interval",
+        short: Some('i'),
+        value: Some("SECONDS"),
+        help: "How often --watch reads the status again (default 2; fractions allowed)",
+        global: false,
+    },
+    FlagDef {
+        long: "user",
+        short: Some('u'),
+        value: Some("USER"),
+        help: "Accepted for pcs compatibility; warden reaches other nodes as root over ssh",
+        global: false,
+    },
+    FlagDef {
+        long: "password",
+        short: Some('p'),
+        value: Some("PASSWORD"),
+        help: "Accepted for pcs compatibility and ignored: warden uses ssh keys, never a password between nodes",
+        global: false,
+    },
+    FlagDef {
         long: "json",
         short: None,
         value: None,
@@ -431,6 +459,12 @@ pub struct Flags {
     pub overwrite: bool,
     pub dry_run: bool,
     pub off: bool,
+    pub watch: bool,
+    pub interval: Option<String>,
+    pub user: Option<String>,
+    /// Whether `-p PASSWORD` was given (pcs's `cluster auth`); the value
+    /// itself is dropped at once, never kept or shown.
+    pub password_given: bool,
     /// Long names of the flags given, in order, for per-command checks.
     pub given: Vec<&'static str>,
 }
@@ -486,6 +520,10 @@ impl Flags {
             "overwrite" => self.overwrite = true,
             "dry-run" => self.dry_run = true,
             "off" => self.off = true,
+            "watch" => self.watch = true,
+            "interval" => self.interval = value,
+            "user" => self.user = value,
+            "password" => self.password_given = value.is_some(),
             other => unreachable!("flag --{other} is in FLAGS but not handled"),
         }
         if !self.given.contains(&def.long) {

@@ -35,6 +35,7 @@ const GROUPS: &[&str] = &[
     "constraint",
     "stonith",
     "node",
+    "host",
 ];
 
 /// Turns the lexed command line into a command.
@@ -152,7 +153,8 @@ fn command(
             exactly(args, 0, "")?;
             Command::Live(LiveCommand::ClusterStatus)
         }
-        "cluster auth" => Command::Unimplemented(path.join(" ")),
+        "cluster auth" | "host auth" => super::cluster_setup::parse_auth(args, flags)?,
+        "cluster destroy" => Command::Unimplemented(path.join(" ")),
         "stonith fence" => {
             exactly(args, 1, "NODE")?;
             Command::Live(LiveCommand::Fence {
@@ -470,7 +472,14 @@ fn command(
                 }
             };
             at_most(args, 1)?;
-            Command::Status(format)
+            match (flags.watch, flags.interval.as_deref()) {
+                (false, None) => Command::Status(format),
+                (false, Some(_)) => return Err(CliError::usage("--interval goes with --watch")),
+                (true, interval) => Command::WatchStatus {
+                    format,
+                    interval_ms: parse_interval(interval)?,
+                },
+            }
         }
         "sim" => {
             at_most(args, 1)?;
@@ -1331,6 +1340,20 @@ fn level_target_and_devices(
         devs = devices(rest)?;
     }
     Ok((target, devs))
+}
+
+/// `--interval SECONDS` of `status --watch` (default 2 s; at least 0.1 s,
+/// at most a day).
+fn parse_interval(given: Option<&str>) -> Result<u64, CliError> {
+    let Some(text) = given else {
+        return Ok(2000);
+    };
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && (0.1..=86_400.0).contains(&s) => Ok((s * 1000.0).round() as u64),
+        _ => Err(CliError::usage(format!(
+            "--interval '{text}': expected a number of seconds from 0.1 to 86400"
+        ))),
+    }
 }
 
 #[cfg(test)]

@@ -150,6 +150,11 @@ fn run_inner(
         }
         Command::Live(c) => return live::run(c, &name, flags, out, err),
         Command::ClusterService(spec) => return cluster_setup::service(spec, out, err),
+        Command::ClusterAuth(spec) => return cluster_setup::auth(spec, out, err),
+        Command::WatchStatus {
+            format,
+            interval_ms,
+        } => return watch_status(*format, *interval_ms, file, &name, flags, out, err),
         Command::ClusterSetup(spec) => return cluster_setup::setup(spec, out, err),
         Command::Unimplemented(c) => return Err(CliError::Unimplemented(c.clone())),
         Command::Simulate(spec) => return simulate::run(spec, file, out, err),
@@ -231,6 +236,88 @@ fn run_live(
     }
     let cib = daemon.get_cib(live::needs_secrets(cmd, flags))?;
     read_and_show(&cib, cmd, flags, out, err)
+}
+
+/// `status --watch`: reads the status every `interval_ms` (from the file,
+/// or from the daemon, reconnecting when it comes back) and shows it again
+/// when it changed; on a terminal the screen is redrawn, otherwise each
+/// new status follows the last under a line with the time. Runs until
+/// interrupted or standard output closes.
+fn watch_status(
+    format: OutputFormat,
+    interval_ms: u64,
+    file: Option<&str>,
+    name: &str,
+    flags: &flags::Flags,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<u8, CliError> {
+    use std::io::IsTerminal;
+    let terminal = std::io::stdout().is_terminal();
+    let cmd = Command::Status(format);
+    let mut daemon: Option<live::Daemon> = None;
+    let mut last: Option<String> = None;
+    let timer = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| CliError::Io {
+            action: "cannot set up a timer for",
+            path: "--watch".into(),
+            source: e,
+        })?;
+    loop {
+        let frame = match file {
+            Some(f) => load(Path::new(f)).and_then(|cib| {
+                let mut text = Vec::new();
+                read_and_show(&cib, &cmd, flags, &mut text, &mut std::io::sink())?;
+                Ok(String::from_utf8_lossy(&text).into_owned())
+            }),
+            None => {
+                let got = match daemon.as_mut() {
+                    Some(d) => d.get_cib(false),
+                    None => live::Daemon::connect(name, false).and_then(|mut d| {
+                        let cib = d.get_cib(false);
+                        daemon = Some(d);
+                        cib
+                    }),
+                };
+                if got.is_err() {
+                    daemon = None;
+                }
+                got.and_then(|cib| {
+                    let mut text = Vec::new();
+                    read_and_show(&cib, &cmd, flags, &mut text, &mut std::io::sink())?;
+                    Ok(String::from_utf8_lossy(&text).into_owned())
+                })
+            }
+        };
+        let frame = frame.unwrap_or_else(|e| {
+            format!(
+                "Cannot read the status: {e}\n(trying again every {} ms)\n",
+                interval_ms
+            )
+        });
+        if last.as_deref() != Some(frame.as_str()) {
+            let stamp = crate::core::time::format_iso8601(now().secs());
+            let text = if terminal {
+                format!("\x1b[H\x1b[2J{frame}\nLast updated: {stamp} (every {interval_ms} ms; Ctrl-C ends)\n")
+            } else {
+                format!("--- {stamp}\n{frame}")
+            };
+            if out
+                .write_all(text.as_bytes())
+                .and_then(|_| out.flush())
+                .is_err()
+            {
+                // The reader went away (a closed pipe): nothing to show to.
+                return Ok(0);
+            }
+            last = Some(frame);
+        }
+        let _ = err.flush();
+        let pause = std::time::Duration::from_millis(interval_ms);
+        timer.block_on(async move { tokio::time::sleep(pause).await });
+    }
 }
 
 /// The edit of a writing command (the same on a file and on the live CIB).

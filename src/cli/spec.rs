@@ -100,7 +100,19 @@ pub const COMMANDS: &[CommandSpec] = &[
         flags: &[],
     },
     CommandSpec {
-        path: &["cluster", "auth|destroy|node"],
+        path: &["cluster", "auth"],
+        args: "[NODE...] [-u USER] [-p PASSWORD] [--dry-run]",
+        help: "Check that every node (default: corosync.conf's nodelist) answers over ssh as root without a password, as warden's cluster commands need; -u and -p are accepted for pcs's lines and ignored",
+        flags: &["user", "password", "dry-run", "corosync-conf", "corosync_conf"],
+    },
+    CommandSpec {
+        path: &["host", "auth"],
+        args: "NODE... [-u USER] [-p PASSWORD] [--dry-run]",
+        help: "The same as cluster auth (pcs 0.10's spelling)",
+        flags: &["user", "password", "dry-run"],
+    },
+    CommandSpec {
+        path: &["cluster", "destroy|node"],
         args: "...",
         help: "Not available in this version of warden",
         flags: &["all"],
@@ -437,9 +449,9 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         path: &["status"],
-        args: "[--output-as text|json|xml]",
-        help: "Show nodes, resources and failures as the scheduler reads them from the CIB: crm_mon -1 -r's text, crm_mon's XML (--output-as xml) or warden's JSON (summary, nodes, resources, fencing_devices, failed_actions, warnings); fencing warnings on standard error",
-        flags: &["output-as", "full"],
+        args: "[--output-as text|json|xml] [--watch [--interval SECONDS]]",
+        help: "Show nodes, resources and failures as the scheduler reads them from the CIB: crm_mon -1 -r's text, crm_mon's XML (--output-as xml) or warden's JSON (summary, nodes, resources, fencing_devices, failed_actions, warnings); fencing warnings on standard error; --watch keeps showing it, redrawn when it changes",
+        flags: &["output-as", "full", "watch", "interval"],
     },
     CommandSpec {
         path: &["sim"],
