@@ -48,7 +48,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The feature set warden writes in operation records.
-pub const FEATURE_SET: &str = "3.16.2";
+pub use crate::core::cib::FEATURE_SET;
 
 // ---------------------------------------------------------------------------
 // Wire data

@@ -69,7 +69,7 @@ pub fn generate_cib(rng: &mut ChaCha8Rng, n: usize) -> Cib {
     let two = n == 2;
     let _ = write!(
         x,
-        r#"<cib epoch="1" num_updates="0" admin_epoch="0" validate-with="pacemaker-3.9" crm_feature_set="3.16.2"><configuration><crm_config><cluster_property_set id="cib-bootstrap-options">"#
+        r#"<cib epoch="1" num_updates="0" admin_epoch="0" validate-with="pacemaker-3.9" crm_feature_set="3.16.1"><configuration><crm_config><cluster_property_set id="cib-bootstrap-options">"#
     );
     let mut prop = |name: &str, value: &str| {
         let _ = write!(

@@ -62,6 +62,11 @@ pub enum Change {
     Status,
 }
 
+/// The feature set of the Pacemaker release warden is exact to (2.1.5's
+/// `CRM_FEATURE_SET`): written on new CIBs and operation records. A higher
+/// one makes that release's tools refuse the CIB.
+pub const FEATURE_SET: &str = "3.16.1";
+
 impl Cib {
     pub fn version(&self) -> Version {
         Version {
@@ -89,7 +94,7 @@ impl Cib {
             epoch: 1,
             num_updates: 0,
             validate_with: Some("pacemaker-3.9".to_string()),
-            crm_feature_set: Some("3.16.2".to_string()),
+            crm_feature_set: Some(FEATURE_SET.to_string()),
             ..Cib::default()
         }
     }

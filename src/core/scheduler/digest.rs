@@ -31,7 +31,7 @@ use md5::{Digest, Md5};
 use std::collections::BTreeMap;
 
 /// Feature set of the Pacemaker release whose digests these are.
-pub const FEATURE_SET: &str = "3.16.2";
+pub use crate::core::cib::FEATURE_SET;
 
 /// How a recorded operation's parameters compare with the configuration
 /// (`enum rsc_digest_cmp_val`).
@@ -381,7 +381,7 @@ mod tests {
             ("CRM_meta_interval", "10000"),
             ("CRM_meta_timeout", "20000"),
             ("CRM_meta_name", "monitor"),
-            ("crm_feature_set", "3.16.2"),
+            ("crm_feature_set", "3.16.1"),
         ]);
         filter_for_digest(&mut a);
         assert_eq!(a, p(&[("CRM_meta_timeout", "20000"), ("ip", "10.0.0.1")]));

@@ -162,7 +162,7 @@ impl<'c> StatusWriter<'c> {
             operation_key: Some(key),
             operation: task.to_string(),
             crm_debug_origin: Some("warden-simulate".into()),
-            crm_feature_set: Some("3.16.2".into()),
+            crm_feature_set: Some(crate::core::cib::FEATURE_SET.into()),
             transition_magic: Some(format!("0:{rc};{tkey}")),
             transition_key: Some(tkey),
             exit_reason: Some(String::new()),
