@@ -982,3 +982,146 @@ fn three_nodes_two_lost_the_last_one_stops_everything_and_fences_no_one() {
         sim.frontend_is("Stopped");
     }
 }
+
+// ---- the examples' scenarios for `warden sim` ------------------------------------
+
+/// `warden sim FILE --seed SEED`: the timeline. The simulator checks its
+/// safety invariants after every step and fails the run on a violation.
+fn sim(file: &str, seed: u64) -> String {
+    let seed = seed.to_string();
+    ok(
+        warden(&["sim", file, "--seed", &seed]),
+        &format!("warden sim {file} --seed {seed}"),
+    )
+}
+
+/// The timeline lines between the status printed at `from` and the one at
+/// `to` (as the simulator writes times, e.g. "30.000s"), and the status at
+/// `to`.
+fn between<'a>(text: &'a str, from: &str, to: &str) -> (&'a str, &'a str) {
+    let start = text
+        .find(&format!("status at {from}:"))
+        .unwrap_or_else(|| panic!("no status at {from}:\n{text}"));
+    let end = text
+        .find(&format!("status at {to}:"))
+        .unwrap_or_else(|| panic!("no status at {to}:\n{text}"));
+    // The status block: its header, then lines that are not timeline
+    // lines (those start with a time).
+    let after = &text[end..];
+    let len: usize = after
+        .lines()
+        .enumerate()
+        .take_while(|(i, l)| *i == 0 || !l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .map(|(_, l)| l.len() + 1)
+        .sum();
+    (&text[start..end], &after[..len.min(after.len())])
+}
+
+/// Where every member of the front end runs in a status block: one node,
+/// or None when all are stopped; panics on anything else.
+fn frontend_node(status: &str) -> Option<String> {
+    let mut places: Vec<String> = FRONTEND
+        .iter()
+        .map(|rsc| {
+            let line = status
+                .lines()
+                .find(|l| l.trim_start().starts_with(&format!("{rsc}: ")))
+                .unwrap_or_else(|| panic!("no {rsc} in:\n{status}"));
+            line.trim_start()[rsc.len() + 2..].to_string()
+        })
+        .collect();
+    places.dedup();
+    assert_eq!(places.len(), 1, "the front end is split:\n{status}");
+    let place = places.pop().unwrap();
+    if place == "stopped" {
+        return None;
+    }
+    Some(
+        place
+            .strip_prefix("running on ")
+            .unwrap_or_else(|| panic!("'{place}' in:\n{status}"))
+            .to_string(),
+    )
+}
+
+/// The members start on `node` one after the other, in `log`.
+fn started_in_order(log: &str, node: &str) {
+    let mut last = 0;
+    for rsc in FRONTEND {
+        let start = log
+            .find(&format!("starting {rsc} on {node}\n"))
+            .unwrap_or_else(|| panic!("{rsc} does not start on {node}:\n{log}"));
+        let done = log[start..]
+            .find(&format!("agent: {rsc} start ok"))
+            .unwrap_or_else(|| panic!("{rsc} start does not finish:\n{log}"))
+            + start;
+        assert!(start > last, "{rsc} starts out of order:\n{log}");
+        last = done;
+    }
+}
+
+#[test]
+fn two_node_split_the_node_the_delays_favour_keeps_the_front_end() {
+    for seed in 1..=3 {
+        let text = sim(&format!("{TWO}/split.sim"), seed);
+        let (_, before) = between(&text, "30.000s", "30.000s");
+        assert_eq!(frontend_node(before).as_deref(), Some("one-server1"));
+        let (log, after) = between(&text, "30.000s", "70.000s");
+        // one-server1 waits 30s before it can be fenced, one-server2 15s.
+        assert!(
+            log.contains("one-server2 fenced by one-server1 (fence_server2)"),
+            "seed {seed}:\n{log}"
+        );
+        assert!(!log.contains("one-server1 fenced"), "seed {seed}:\n{log}");
+        for rsc in FRONTEND {
+            assert!(
+                !log.contains(&format!("starting {rsc} on one-server2\n")),
+                "seed {seed}:\n{log}"
+            );
+        }
+        assert_eq!(
+            frontend_node(after).as_deref(),
+            Some("one-server1"),
+            "seed {seed}"
+        );
+    }
+}
+
+#[test]
+fn three_node_faults_quorum_decides_who_fences_and_who_runs() {
+    for seed in 1..=3 {
+        let text = sim(&format!("{THREE}/failover.sim"), seed);
+        let (_, first) = between(&text, "30.000s", "30.000s");
+        assert_eq!(frontend_node(first).as_deref(), Some("one-server1"));
+        // one-server1 is cut off: the two others fence it and take over.
+        let (log, status) = between(&text, "30.000s", "90.000s");
+        assert!(log.contains("(no quorum)"), "seed {seed}:\n{log}");
+        assert!(
+            log.contains("view 2: one-server2 one-server3 (quorate)")
+                || log.contains("view 3: one-server2 one-server3 (quorate)"),
+            "seed {seed}:\n{log}"
+        );
+        assert!(
+            log.contains("one-server1 fenced by one-server"),
+            "seed {seed}:\n{log}"
+        );
+        let node = frontend_node(status).expect("the front end runs");
+        assert_ne!(node, "one-server1", "seed {seed}");
+        let fenced = log.find("one-server1 fenced by").unwrap();
+        started_in_order(&log[fenced..], &node);
+        // Healed, one-server1 back: the front end stays (stickiness).
+        let (log, status) = between(&text, "90.000s", "150.000s");
+        assert!(!log.contains("fenced by"), "seed {seed}:\n{log}");
+        assert!(
+            status.contains("node one-server1: up"),
+            "seed {seed}:\n{status}"
+        );
+        assert_eq!(frontend_node(status).as_deref(), Some(node.as_str()));
+        // Everyone alone: nobody has quorum, nobody fences, the front end
+        // stops.
+        let (log, status) = between(&text, "150.000s", "180.000s");
+        assert!(!log.contains("fencing "), "seed {seed}:\n{log}");
+        assert!(!log.contains(" starting "), "seed {seed}:\n{log}");
+        assert_eq!(frontend_node(status), None, "seed {seed}:\n{status}");
+    }
+}
