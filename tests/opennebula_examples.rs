@@ -86,7 +86,23 @@ fn run_setup(dir: &str, ocf: &Path, args: &[&Path], env: &[(&str, &str)]) -> Out
         .env("WARDEN", warden_bin())
         .env("OCF_ROOT", ocf)
         .env_remove("CIB_file");
-    for var in ["FENCE", "WEB", "NODE1", "NODE2", "NODE3", "VIP", "DELAY1"] {
+    for var in [
+        "FENCE",
+        "WEB",
+        "NODE1",
+        "NODE2",
+        "NODE3",
+        "VIP",
+        "CIDR",
+        "BMC1",
+        "BMC2",
+        "BMC3",
+        "FENCE_LOGIN",
+        "FENCE_SECRETS",
+        "DELAY1",
+        "DELAY2",
+        "REBOOT_TIMEOUT",
+    ] {
         cmd.env_remove(var);
     }
     for (k, v) in env {
@@ -332,6 +348,11 @@ fn two_node_cib_holds_the_guides_deployment() {
     // The device fencing one-server1 waits longest: one-server1 wins a race.
     assert_eq!(param(&cib, "fence_server1", "delay"), Some("30"));
     assert_eq!(param(&cib, "fence_server2", "delay"), Some("15"));
+    // The agent sleeps its delay inside the action: the action's timeout
+    // covers both (Pacemaker adds only pcmk_delay_* to it by itself).
+    for dev in ["fence_server1", "fence_server2"] {
+        assert_eq!(param(&cib, dev, "pcmk_reboot_timeout"), Some("90s"));
+    }
     assert_fencing(&cib, 2, "fence_ilo_ssh");
 }
 

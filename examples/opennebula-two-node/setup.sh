@@ -20,7 +20,8 @@
 # Site values: NODE1 NODE2 (node names as corosync knows them), VIP, CIDR,
 #   BMC1 BMC2 (iLO/BMC address of each node), FENCE_LOGIN,
 #   FENCE_SECRETS (directory on every node holding NODE.password),
-#   DELAY1 DELAY2 (seconds the device fencing NODE1 / NODE2 waits first).
+#   DELAY1 DELAY2 (seconds the device fencing NODE1 / NODE2 waits first),
+#   REBOOT_TIMEOUT (how long a reboot through a device may take, delay included).
 #   WARDEN (the warden binary; default: warden on the PATH).
 #
 # No password is passed on a command line or stored in the CIB: each fence
@@ -43,6 +44,8 @@ FENCE_SECRETS=${FENCE_SECRETS:-/etc/warden/fence}
 # before it can fence NODE1, so NODE1 survives.
 DELAY1=${DELAY1:-30}
 DELAY2=${DELAY2:-15}
+# The delay plus an iLO/BMC power cycle (off, power_wait, on) with room.
+REBOOT_TIMEOUT=${REBOOT_TIMEOUT:-90s}
 
 # Check the choices before anything is written.
 case $FENCE in
@@ -92,18 +95,19 @@ w property set no-quorum-policy=ignore
 
 # One fence device per node; DELAY1 > DELAY2 decides fence races. Where a
 # device runs only says which node monitors it: any node but its target may
-# use it to fence.
+# use it to fence. The agent sleeps its delay inside the reboot action, so
+# the action's timeout must hold the delay and the power cycle both.
 fence_device() { # NAME NODE BMC DELAY
     case $FENCE in
     ilo)
         w stonith create "$1" fence_ilo_ssh pcmk_host_list="$2" ip="$3" \
             username="$FENCE_LOGIN" password_script="cat $FENCE_SECRETS/$2.password" \
-            ssh=1 delay="$4" op monitor interval=60s
+            ssh=1 delay="$4" pcmk_reboot_timeout="$REBOOT_TIMEOUT" op monitor interval=60s
         ;;
     ipmi)
         w stonith create "$1" fence_ipmilan pcmk_host_list="$2" ip="$3" \
             username="$FENCE_LOGIN" password_script="cat $FENCE_SECRETS/$2.password" \
-            lanplus=1 delay="$4" op monitor interval=60s
+            lanplus=1 delay="$4" pcmk_reboot_timeout="$REBOOT_TIMEOUT" op monitor interval=60s
         ;;
     esac
 }
