@@ -481,6 +481,9 @@ struct Scenario {
     /// Where each fence device ran.
     fencing_on: &'static [(&'static str, &'static str)],
     have_quorum: bool,
+    /// Failures recorded on a node: node, resource, operation key
+    /// (`monitor_20000`), count.
+    failures: Option<(&'static str, &'static str, &'static str, u32)>,
 }
 
 fn scenarios() -> Vec<Scenario> {
@@ -497,6 +500,7 @@ fn scenarios() -> Vec<Scenario> {
             ],
             // two_node: the survivor keeps quorum.
             have_quorum: true,
+            failures: None,
         },
         // Three nodes, the active one lost: two of three keep quorum.
         Scenario {
@@ -510,6 +514,7 @@ fn scenarios() -> Vec<Scenario> {
             frontend_on: "one-server1",
             fencing_on: THREE_FENCING,
             have_quorum: true,
+            failures: None,
         },
         // Three nodes, two lost: the one left, which runs the front end,
         // has no quorum (it may be the one cut off).
@@ -524,6 +529,7 @@ fn scenarios() -> Vec<Scenario> {
             frontend_on: "one-server3",
             fencing_on: THREE_FENCING,
             have_quorum: false,
+            failures: None,
         },
     ]
 }
@@ -652,8 +658,14 @@ fn generate(s: &Scenario) -> String {
             ("false", "offline")
         };
         status += &format!(
-            "    <node_state id=\"{id}\" uname=\"{name}\" in_ccm=\"{ccm}\" crmd=\"{crmd}\" crm-debug-origin=\"do_update_resource\" join=\"member\" expected=\"member\">\n      <lrm id=\"{id}\">\n        <lrm_resources>\n"
+            "    <node_state id=\"{id}\" uname=\"{name}\" in_ccm=\"{ccm}\" crmd=\"{crmd}\" crm-debug-origin=\"do_update_resource\" join=\"member\" expected=\"member\">\n"
         );
+        if let Some((_, rsc, op, count)) = s.failures.filter(|f| f.0 == *name) {
+            status += &format!(
+                "      <transient_attributes id=\"{id}\">\n        <instance_attributes id=\"status-{id}\">\n          <nvpair id=\"status-{id}-fail-count-{rsc}.{op}\" name=\"fail-count-{rsc}#{op}\" value=\"{count}\"/>\n          <nvpair id=\"status-{id}-last-failure-{rsc}.{op}\" name=\"last-failure-{rsc}#{op}\" value=\"{clock}\"/>\n        </instance_attributes>\n      </transient_attributes>\n"
+            );
+        }
+        status += &format!("      <lrm id=\"{id}\">\n        <lrm_resources>\n");
         let mut call = 0;
         let history = if s.frontend_on.is_empty() {
             &[][..]
@@ -886,6 +898,7 @@ fn fresh(scratch: &Scratch, dir: &'static str, nodes: &'static [(&'static str, b
         frontend_on: "",
         fencing_on: &[],
         have_quorum: true,
+        failures: None,
     };
     let text = generate(&s);
     let file = scratch.file(&format!("{}-fresh.xml", dir.replace('/', "-")));
@@ -1144,5 +1157,43 @@ fn three_node_faults_quorum_decides_who_fences_and_who_runs() {
         assert!(!log.contains("fencing "), "seed {seed}:\n{log}");
         assert!(!log.contains(" starting "), "seed {seed}:\n{log}");
         assert_eq!(frontend_node(status), None, "seed {seed}:\n{status}");
+    }
+}
+
+#[test]
+fn two_node_migration_threshold_moves_the_whole_group() {
+    let scratch = Scratch::new("one-examples-threshold");
+    for (count, moves) in [(2, false), (3, true)] {
+        // Both nodes up, the front end on one-server1, and its last member's
+        // monitor failed COUNT times there.
+        let s = Scenario {
+            dir: TWO,
+            file: "",
+            nodes: &[("one-server1", true), ("one-server2", true)],
+            frontend_on: "one-server1",
+            fencing_on: &[
+                ("fence_server1", "one-server2"),
+                ("fence_server2", "one-server1"),
+            ],
+            have_quorum: true,
+            failures: Some(("one-server1", "opennebula-flow", "monitor_20000", count)),
+        };
+        let file = scratch.file(&format!("failures-{count}.xml"));
+        fs::write(&file, generate(&s)).unwrap();
+        for sim in simulate(&file) {
+            if moves {
+                // Not just the failed member: all of it, in order.
+                sim.starts_in_order("one-server2", 0);
+                sim.frontend_is("Started one-server2");
+            } else {
+                assert!(
+                    !sim.executed.iter().any(|l| l.contains(" start on ")),
+                    "{}: below the threshold the group moves:\n{}",
+                    sim.tool,
+                    sim.executed.join("\n")
+                );
+                sim.frontend_is("Started one-server1");
+            }
+        }
     }
 }
