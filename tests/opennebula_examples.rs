@@ -1197,3 +1197,46 @@ fn two_node_migration_threshold_moves_the_whole_group() {
         }
     }
 }
+
+#[test]
+fn setup_scripts_pass_shellcheck_as_posix_sh() {
+    if !have("shellcheck") {
+        eprintln!("SKIP setup_scripts_pass_shellcheck_as_posix_sh: shellcheck is not installed");
+        return;
+    }
+    for dir in [TWO, THREE] {
+        let out = Command::new("shellcheck")
+            .args(["--shell=sh", "--severity=style"])
+            .arg(format!("{dir}/setup.sh"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{dir}/setup.sh:\n{}", stdout(&out));
+    }
+}
+
+/// Every `examples/...` path the READMEs name exists: an operator copies
+/// these commands.
+#[test]
+fn the_readmes_name_files_that_exist() {
+    for readme in [
+        "README.md".to_string(),
+        format!("{TWO}/README.md"),
+        format!("{THREE}/README.md"),
+    ] {
+        let text = fs::read_to_string(&readme).unwrap();
+        let mut named = 0;
+        for (i, _) in text.match_indices("examples/opennebula-") {
+            let path: String = text[i..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || "-_./".contains(*c))
+                .collect();
+            let path = path.trim_end_matches(['.', '/']);
+            assert!(
+                Path::new(path).exists(),
+                "{readme} names {path}, which does not exist"
+            );
+            named += 1;
+        }
+        assert!(named > 0, "{readme} names no example file");
+    }
+}
