@@ -267,6 +267,22 @@ fn setup_refuses_unknown_choices_and_keeps_the_old_file() {
         assert!(!out.status.success(), "{dir}");
         assert!(stderr(&out).contains("IPaddr2"), "{dir}: {}", stderr(&out));
         assert_eq!(fs::read_to_string(&file).unwrap(), "the operator's file");
+        // --live needs the daemon; without one it says so and writes
+        // nothing.
+        let sock = scratch.file("no-daemon.sock");
+        let out = run_setup(
+            dir,
+            &ocf,
+            &[Path::new("--live")],
+            &[("WARDEN_SOCKET", sock.to_str().unwrap())],
+        );
+        assert_eq!(out.status.code(), Some(1), "{dir}");
+        assert!(
+            stderr(&out).contains(&format!("no socket at {}", sock.display())),
+            "{dir}: {}",
+            stderr(&out)
+        );
+        assert!(!Path::new(&format!("{dir}/--live")).exists());
         let out = run_setup(dir, &ocf, &[Path::new("--dry")], &[]);
         assert_eq!(out.status.code(), Some(2));
         assert!(
