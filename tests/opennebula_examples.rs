@@ -1256,3 +1256,50 @@ fn the_readmes_name_files_that_exist() {
         assert!(named > 0, "{readme} names no example file");
     }
 }
+
+#[test]
+fn two_node_after_a_failover_stickiness_keeps_it_and_a_move_brings_it_back() {
+    for seed in 1..=3 {
+        let text = sim(&format!("{TWO}/after-failover.sim"), seed);
+        // Failed over, one-server1 back: the front end stays.
+        let start = text.find("status at 120.000s:").expect("a status at 120s");
+        let (log, status) = between(&text[..], "120.000s", "120.000s");
+        assert!(log.is_empty());
+        assert!(
+            status.contains("node one-server1: up"),
+            "seed {seed}:\n{status}"
+        );
+        assert_eq!(frontend_node(status).as_deref(), Some("one-server2"));
+        assert!(
+            text[..start].contains("one-server1 fenced by one-server2"),
+            "seed {seed}"
+        );
+        // Moved back: stopped last member first, started in order.
+        let (log, status) = between(&text, "120.000s", "150.000s");
+        let mut last = usize::MAX;
+        for rsc in FRONTEND {
+            let i = log
+                .find(&format!("stopping {rsc} on one-server2\n"))
+                .unwrap_or_else(|| panic!("seed {seed}: {rsc} does not stop:\n{log}"));
+            assert!(i < last, "seed {seed}: {rsc} stops out of order:\n{log}");
+            last = i;
+        }
+        started_in_order(log, "one-server1");
+        // The VIP answers from one node at a time.
+        assert!(
+            log.find("stopping Cluster_VIP on one-server2\n")
+                < log.find("starting Cluster_VIP on one-server1\n"),
+            "seed {seed}:\n{log}"
+        );
+        assert!(!log.contains("fencing "), "seed {seed}:\n{log}");
+        assert_eq!(frontend_node(status).as_deref(), Some("one-server1"));
+        // The preference cleared: it stays.
+        let (log, status) = between(&text, "150.000s", "180.000s");
+        assert!(
+            log.contains("1 constraint(s) removed"),
+            "seed {seed}:\n{log}"
+        );
+        assert!(!log.contains("stopping "), "seed {seed}:\n{log}");
+        assert_eq!(frontend_node(status).as_deref(), Some("one-server1"));
+    }
+}
