@@ -1,39 +1,148 @@
 #!/bin/sh
-# The two-node OpenNebula front end of the operators' pcs how-to
-# (../shared/seeds/opennebula-frontend-ha-pacemaker-centos7.rst), replayed with
-# warden on a CIB file: the guide's own command lines, with `pcs` replaced by
-# `warden -f FILE`. Lines that need a running cluster (cluster auth/setup/start,
-# stonith fence) are left out; the guide's colocation of opennebula-novnc, a
-# resource it never creates, is left out because warden rightly refuses it.
+# The two-node OpenNebula front end as warden commands: a floating IP, the
+# OpenNebula core (oned) and its web services in one group, fencing for each
+# node with different delays so that a split ends with one survivor,
+# no-quorum-policy=ignore (two nodes have no majority; fencing decides), and
+# stickiness so that services stay where they run.
 #
-# Usage: setup.sh [CIB-FILE]     (default: cib.xml beside this script)
-#        WARDEN=/path/to/warden setup.sh ...   (default: warden on the PATH)
+# Usage: setup.sh [CIB-FILE | --live]
+#   CIB-FILE  write the configuration to this file (default: cib.xml beside
+#             this script); the file is replaced once every step succeeded.
+#   --live    apply the commands to the running cluster through the local
+#             warden daemon (once, on one node, on a cluster without
+#             resources).
+#
+# Choices (environment; the defaults reproduce the committed cib.xml):
+#   FENCE=ilo        fence_ilo_ssh (HPE iLO over SSH), as in the guide
+#   FENCE=ipmi       fence_ipmilan with lanplus=1 (any IPMI 2.0 BMC)
+#   WEB=sunstone     Ruby Sunstone and its noVNC proxy (OpenNebula up to 6.x)
+#   WEB=fireedge     FireEdge (OpenNebula 7 and later)
+# Site values: NODE1 NODE2 (node names as corosync knows them), VIP, CIDR,
+#   BMC1 BMC2 (iLO/BMC address of each node), FENCE_LOGIN,
+#   FENCE_SECRETS (directory on every node holding NODE.password),
+#   DELAY1 DELAY2 (seconds the device fencing NODE1 / NODE2 waits first),
+#   REBOOT_TIMEOUT (how long a reboot through a device may take, delay included).
+#   WARDEN (the warden binary; default: warden on the PATH).
+#
+# No password is passed on a command line or stored in the CIB: each fence
+# device reads its node's BMC password with password_script from a root-only
+# file that must exist on every node (see README.md).
 set -eu
 
 WARDEN=${WARDEN:-warden}
-CIB=${1:-$(dirname "$0")/cib.xml}
-rm -f "$CIB"
+FENCE=${FENCE:-ilo}
+WEB=${WEB:-sunstone}
+NODE1=${NODE1:-one-server1}
+NODE2=${NODE2:-one-server2}
+VIP=${VIP:-10.3.4.2}
+CIDR=${CIDR:-24}
+BMC1=${BMC1:-10.3.4.101}
+BMC2=${BMC2:-10.3.4.102}
+FENCE_LOGIN=${FENCE_LOGIN:-Administrator}
+FENCE_SECRETS=${FENCE_SECRETS:-/etc/warden/fence}
+# The device that fences NODE1 waits longer: in a split, NODE2 is fenced
+# before it can fence NODE1, so NODE1 survives.
+DELAY1=${DELAY1:-30}
+DELAY2=${DELAY2:-15}
+# The delay plus an iLO/BMC power cycle (off, power_wait, on) with room.
+REBOOT_TIMEOUT=${REBOOT_TIMEOUT:-90s}
+
+# Check the choices before anything is written.
+case $FENCE in
+ilo | ipmi) ;;
+*)
+    echo "setup.sh: FENCE='$FENCE' is not known: expected ilo (fence_ilo_ssh) or ipmi (fence_ipmilan)" >&2
+    exit 2
+    ;;
+esac
+case $WEB in
+sunstone | fireedge) ;;
+*)
+    echo "setup.sh: WEB='$WEB' is not known: expected sunstone (OpenNebula up to 6.x) or fireedge (OpenNebula 7)" >&2
+    exit 2
+    ;;
+esac
+
+case ${1:-} in
+--live) CIB= ;;
+-*)
+    echo "setup.sh: unknown option '$1': expected a CIB file name or --live" >&2
+    exit 2
+    ;;
+*)
+    # Written to a new file beside the target, which replaces it only when
+    # every command succeeded: a failure leaves the old file as it was.
+    TARGET=${1:-$(dirname "$0")/cib.xml}
+    CIB=$TARGET.new.$$
+    trap 'rm -f "$CIB"' EXIT
+    rm -f "$CIB"
+    ;;
+esac
 
 w() {
-    "$WARDEN" -f "$CIB" "$@"
+    if [ -n "$CIB" ]; then
+        "$WARDEN" -f "$CIB" "$@"
+    else
+        "$WARDEN" "$@"
+    fi
 }
 
+# Two votes have no majority once one is gone: the survivor must go on alone
+# (corosync's two_node gives it quorum after a loss; this keeps warden from
+# stopping everything on the rare occasions it has none). Fencing, not
+# quorum, keeps the two nodes from both running the front end.
 w property set no-quorum-policy=ignore
 
-# Fencing: iLO over SSH, a different delay per node against fence races. The
-# guide's deprecated parameters are accepted and stored under current names.
-w stonith create fence_server1 fence_ilo_ssh pcmk_host_list=one-server1 ipaddr=10.3.4.101 login="Administrator" passwd="s3cret-one" action="reboot" secure=yes delay=30 op monitor interval=20s
-w stonith create fence_server2 fence_ilo_ssh pcmk_host_list=one-server2 ipaddr=10.3.4.102 login="Administrator" passwd="s3cret-two" action="reboot" secure=yes delay=15 op monitor interval=20s
+# One fence device per node; DELAY1 > DELAY2 decides fence races. Where a
+# device runs only says which node monitors it: any node but its target may
+# use it to fence. The agent sleeps its delay inside the reboot action, so
+# the action's timeout must hold the delay and the power cycle both.
+fence_device() { # NAME NODE BMC DELAY
+    case $FENCE in
+    ilo)
+        w stonith create "$1" fence_ilo_ssh pcmk_host_list="$2" ip="$3" \
+            username="$FENCE_LOGIN" password_script="cat $FENCE_SECRETS/$2.password" \
+            ssh=1 delay="$4" pcmk_reboot_timeout="$REBOOT_TIMEOUT" op monitor interval=60s
+        ;;
+    ipmi)
+        w stonith create "$1" fence_ipmilan pcmk_host_list="$2" ip="$3" \
+            username="$FENCE_LOGIN" password_script="cat $FENCE_SECRETS/$2.password" \
+            lanplus=1 delay="$4" pcmk_reboot_timeout="$REBOOT_TIMEOUT" op monitor interval=60s
+        ;;
+    esac
+}
+fence_device fence_server1 "$NODE1" "$BMC1" "$DELAY1"
+fence_device fence_server2 "$NODE2" "$BMC2" "$DELAY2"
 
-# The floating IP and the OpenNebula services.
-w resource create Cluster_VIP ocf:heartbeat:IPaddr2 ip=10.3.4.2 cidr_netmask=24 op monitor interval=20s
-w resource create opennebula systemd:opennebula
-w resource create opennebula-sunstone systemd:opennebula-sunstone
-w resource create opennebula-gate systemd:opennebula-gate
-w resource create opennebula-flow systemd:opennebula-flow
+# The front end is one group: members start in this order on one node and
+# stop in the reverse order. The VIP comes first, so clients and the hosts'
+# drivers reach oned only once it moved; oned comes before the services that
+# talk to it.
+group() { # NAME AGENT [OPTION...]
+    name=$1
+    agent=$2
+    shift 2
+    w resource create "$name" "$agent" "$@" --group opennebula-frontend
+}
+group Cluster_VIP ocf:heartbeat:IPaddr2 ip="$VIP" cidr_netmask="$CIDR" op monitor interval=20s
+group opennebula ocf:opennebula:oned
+case $WEB in
+sunstone)
+    group opennebula-sunstone ocf:opennebula:sunstone
+    group opennebula-novnc ocf:opennebula:novnc
+    ;;
+fireedge)
+    group opennebula-fireedge ocf:opennebula:fireedge
+    ;;
+esac
+group opennebula-gate ocf:opennebula:gate
+group opennebula-flow ocf:opennebula:flow
 
-# Every service runs where the IP is.
-w constraint colocation add opennebula Cluster_VIP INFINITY
-w constraint colocation add opennebula-sunstone Cluster_VIP INFINITY
-w constraint colocation add opennebula-gate Cluster_VIP INFINITY
-w constraint colocation add opennebula-flow Cluster_VIP INFINITY
+# Stay where it runs: a node coming back does not pull the front end back
+# (every move is a short outage). After three failures of a member on a node
+# the group leaves that node until the failures are cleaned up.
+w resource meta opennebula-frontend resource-stickiness=100 migration-threshold=3
+
+if [ -n "$CIB" ]; then
+    mv "$CIB" "$TARGET"
+fi

@@ -51,6 +51,14 @@ pub const TRACE_TAIL: usize = 300;
 /// order where the VIP is.
 pub const OPENNEBULA_CIB: &str = include_str!("opennebula.xml");
 
+/// The two-node example of `examples/opennebula-two-node/` exactly as its
+/// `setup.sh` writes it (the OpenNebula agents, per-node fence delays,
+/// stickiness): the CIB of `warden sim`'s default run, named
+/// `opennebula-two-node` in scenarios. It has no nodes yet (they join a
+/// real cluster), so a scenario using it names them with `nodes`.
+pub const OPENNEBULA_TWO_NODE_EXAMPLE: &str =
+    include_str!("../../examples/opennebula-two-node/cib.xml");
+
 /// Timing and behaviour of the simulated world.
 #[derive(Debug, Clone)]
 pub struct SimOptions {

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! # The active node crashes; the survivor fences it and takes over.
-//! cib opennebula                     # the built-in demo CIB, or a file
+//! cib opennebula                     # a built-in CIB, or a file
 //! run 60s
 //! crash one-server1
 //! run 90s
@@ -81,7 +81,8 @@ pub enum FaultSpec {
 #[derive(Debug, Clone)]
 pub struct Scenario {
     pub name: String,
-    /// `cib` argument: `opennebula` or a path.
+    /// `cib` argument: a built-in name (`opennebula`, `opennebula-two-node`)
+    /// or a path.
     pub cib: Option<String>,
     pub nodes: Option<Vec<String>>,
     pub seeds: Vec<u64>,
@@ -366,8 +367,9 @@ pub fn parse(text: &str, name: &str) -> Result<Scenario, String> {
     Ok(sc)
 }
 
-/// Loads the scenario's CIB: `opennebula` is the built-in demo CIB,
-/// anything else a file.
+/// Loads the scenario's CIB: `opennebula` is the built-in CIB of the
+/// scenarios, `opennebula-two-node` the two-node example's (`warden sim`'s
+/// default run), anything else a file.
 pub fn load_cib(spec: Option<&str>) -> Result<Cib, String> {
     load_cib_in(spec, None)
 }
@@ -377,15 +379,16 @@ pub fn load_cib(spec: Option<&str>) -> Result<Cib, String> {
 pub fn load_cib_in(spec: Option<&str>, dir: Option<&std::path::Path>) -> Result<Cib, String> {
     let joined;
     let spec = match (spec, dir) {
-        (Some(p), Some(d)) if p != "opennebula" && std::path::Path::new(p).is_relative() => {
+        (Some(p), Some(d)) if builtin_cib(p).is_none() && std::path::Path::new(p).is_relative() => {
             joined = d.join(p).display().to_string();
             Some(joined.as_str())
         }
         _ => spec,
     };
-    let (text, name) = match spec {
-        None | Some("opennebula") => (super::OPENNEBULA_CIB.to_string(), "opennebula".to_string()),
-        Some(path) => (
+    let (text, name) = match spec.map(|s| (s, builtin_cib(s))) {
+        None => (super::OPENNEBULA_CIB.to_string(), "opennebula".to_string()),
+        Some((name, Some(text))) => (text.to_string(), name.to_string()),
+        Some((path, None)) => (
             std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?,
             path.to_string(),
         ),
@@ -401,6 +404,15 @@ pub fn load_cib_in(spec: Option<&str>, dir: Option<&std::path::Path>) -> Result<
         return Err(errors.join("\n"));
     }
     Ok(parsed.cib.expect("no errors"))
+}
+
+/// The text of a built-in CIB, by its scenario name.
+fn builtin_cib(name: &str) -> Option<&'static str> {
+    match name {
+        "opennebula" => Some(super::OPENNEBULA_CIB),
+        "opennebula-two-node" => Some(super::OPENNEBULA_TWO_NODE_EXAMPLE),
+        _ => None,
+    }
 }
 
 /// The node names a CIB implies: its `<nodes>`, else `n1..nN`.
