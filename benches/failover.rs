@@ -336,12 +336,39 @@ fn one_run(c: &mut Cluster, tool: Tool) -> Result<Run, String> {
         .find(|a| a.node == victim && a.action == "off" && a.result == "ok")
         .map(|a| a.epoch)
         .ok_or_else(|| format!("no power-off of {victim} in the BMC log"))?;
-    // The survivor's log is complete once the last start is written.
-    let log = c.daemon_log(survivor);
-    let mut run = match tool {
-        Tool::Warden => warden_breakdown(&log, killed_at, &victim, survivor)?,
-        Tool::Pacemaker => pacemaker_breakdown(&log, killed_at, &victim, survivor)?,
+    // The survivor's log is complete once the last start's result is
+    // written, which may come a little after the prober saw the service.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (log, breakdown) = loop {
+        let log = c.daemon_log(survivor);
+        let breakdown = match tool {
+            Tool::Warden => warden_breakdown(&log, killed_at, &victim, survivor),
+            Tool::Pacemaker => pacemaker_breakdown(&log, killed_at, &victim, survivor),
+        };
+        if breakdown.is_ok() || Instant::now() > deadline {
+            break (log, breakdown);
+        }
+        nap(200);
     };
+    let mut run = breakdown.map_err(|e| {
+        // What the survivor wrote around the kill, to see what is missing.
+        let around: Vec<&str> = log
+            .lines()
+            .filter(|l| {
+                let t = match tool {
+                    Tool::Warden => line_epoch(l),
+                    Tool::Pacemaker => pacemaker_line_epoch(l, killed_at),
+                };
+                t.is_some_and(|t| (killed_at - 1.0..killed_at + 4.0).contains(&t))
+            })
+            .filter(|l| !l.contains("DEBUG") && !l.contains("debug:"))
+            .take(80)
+            .collect();
+        format!(
+            "{e} (killed at {killed_at:.3}); its log from 1 s before the kill:\n{}",
+            around.join("\n")
+        )
+    })?;
     run.to_power_off_s += off;
     run.vip_s = vip_at - killed_at;
     run.group_s = group_at - killed_at;
@@ -394,7 +421,8 @@ fn main() {
             .join(", ")
     );
     let mut done: Vec<(Tool, Run)> = Vec::new();
-    for i in 0..runs {
+    let mut failed = false;
+    'runs: for i in 0..runs {
         for (tool, c) in tools.iter_mut() {
             match one_run(c, *tool) {
                 Ok(r) => {
@@ -416,12 +444,17 @@ fn main() {
                 }
                 Err(e) => {
                     eprintln!("run {} {}: {e}\n{}", i + 1, tool.name(), c.log_tails(30));
-                    std::process::exit(1);
+                    failed = true;
+                    break 'runs;
                 }
             }
         }
     }
+    // The labs go down (Drop) before any exit.
     drop(tools);
+    if failed {
+        std::process::exit(1);
+    }
     let col = |tool: Tool, f: &dyn Fn(&Run) -> f64| -> Vec<f64> {
         done.iter()
             .filter(|(t, _)| *t == tool)

@@ -179,6 +179,7 @@ impl Cluster {
         }
         for n in NODES {
             c.route(n);
+            c.boot_tmpfiles(n);
         }
         c.fencelab_ok(&["up", "n1", "n2"]);
         c.fencelab_up = true;
@@ -274,6 +275,22 @@ impl Cluster {
         let ns = format!("{}-{node}", self.prefix);
         let net = format!("{}.0/24", self.bmc_net);
         run_ok("ip", &["-n", &ns, "route", "replace", &net, "dev", "eth0"]);
+    }
+
+    /// What a host's boot makes in its fresh `/run` before a cluster
+    /// manager starts (resource-agents' `tmpfiles.d`): the directory of the
+    /// agents' state files. Without it the first agents to run race to make
+    /// it, and a Dummy whose `touch` loses fails its start.
+    fn boot_tmpfiles(&self, node: &str) {
+        self.lab_ok(&[
+            "exec",
+            node,
+            "install",
+            "-d",
+            "-m",
+            "1755",
+            "/run/resource-agents",
+        ]);
     }
 
     /// The CIB, built with the guide's commands through the file-mode CLI.
@@ -435,6 +452,7 @@ impl Cluster {
         }
         self.lab_ok(&["start", node]);
         self.route(node);
+        self.boot_tmpfiles(node);
         if self.pacemaker {
             self.start_pacemaker(node);
         } else {
@@ -907,7 +925,8 @@ pub fn pacemaker_line_epoch(line: &str, near: f64) -> Option<f64> {
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     let mut w = line.split_whitespace();
-    let month = MONTHS.iter().position(|m| Some(*m) == w.next())? as u32 + 1;
+    let month = w.next()?;
+    let month = MONTHS.iter().position(|m| *m == month)? as u32 + 1;
     let day: u32 = w.next()?.parse().ok()?;
     let (hms, frac) = w.next()?.split_once('.').unwrap_or(("", ""));
     let mut t = hms.split(':').map(|x| x.parse::<i64>().ok());
@@ -916,4 +935,23 @@ pub fn pacemaker_line_epoch(line: &str, near: f64) -> Option<f64> {
     let days = warden::core::time::days_from_civil(year, month, day);
     let frac: f64 = format!("0.{frac}").parse().ok()?;
     Some((days * 86_400 + h * 3600 + mi * 60 + s) as f64 + frac)
+}
+
+#[cfg(test)]
+mod pacemaker_log_tests {
+    #[test]
+    fn pacemaker_line_epoch_reads_month_day_time_and_the_year_near() {
+        // 2026-11-22T06:58:05.835Z = 1795330685.835
+        let near = 1_795_330_000.0;
+        let t = super::pacemaker_line_epoch(
+            "Nov 22 06:58:05.835 vm pacemaker-fenced    [13339] (x) notice: y",
+            near,
+        )
+        .unwrap();
+        assert!((t - 1_795_330_685.835).abs() < 1e-6, "{t}");
+        assert_eq!(
+            super::pacemaker_line_epoch("2026-11-22T06:58:05Z x", near),
+            None
+        );
+    }
 }
