@@ -39,6 +39,8 @@
 //! `/var/lib/pacemaker/cib/cib.xml`; then `lab exec nK env TZ=UTC
 //! PCMK_logfile=/var/log/pacemaker/pacemaker.log pacemakerd -f`. A killed
 //! node is booted again with `lab start`, the mounts and `pacemakerd`.
+//! Both clusters' nodes get `/run/resource-agents` at each boot, as a
+//! host's `tmpfiles.d` makes it.
 //! Settled means: `crm_mon -1 --output-as=xml` on each node shows both
 //! nodes online, one DC, every resource started, none failed, and
 //! `crmadmin -S DC` says `S_IDLE`.
