@@ -55,6 +55,7 @@
 //! Secrets (fence passwords) reach only the agents' stdin and the peers
 //! (inside messages); never a log line, a reply or a command line.
 
+pub mod device_gate;
 pub mod membership;
 
 use std::collections::BTreeMap;
@@ -78,6 +79,7 @@ use crate::shell::executor::{Executor, ExecutorEvent};
 use crate::shell::fence_agents::AgentRunner;
 use crate::shell::ipc::{self, Incoming, ReplyHandle};
 use crate::shell::{clock, sd_notify, standalone};
+use device_gate::DeviceGate;
 use membership::{Membership, Step};
 
 type Request = DaemonRequest;
@@ -273,6 +275,7 @@ async fn run_async(
         runner,
         fence_tx,
         fence_cancels: BTreeMap::new(),
+        device_gate: DeviceGate::new(),
         waiting: BTreeMap::new(),
         next_request: 1,
         membership: Membership::new(),
@@ -336,6 +339,8 @@ struct Driver {
     runner: AgentRunner,
     fence_tx: mpsc::Sender<(RunId, AgentOutcome)>,
     fence_cancels: BTreeMap<RunId, oneshot::Sender<()>>,
+    /// Fence device actions wait while a fence agent runs ([`device_gate`]).
+    device_gate: DeviceGate,
     /// Client requests the core was given, by request id.
     waiting: BTreeMap<u64, ReplyHandle<Reply>>,
     next_request: u64,
@@ -375,6 +380,7 @@ impl Driver {
             }),
             Input::FenceAgentDone { run, outcome } => {
                 self.fence_cancels.remove(&run);
+                self.fence_ended(run);
                 tracing::info!(
                     run,
                     exit_code = ?outcome.exit_code,
@@ -412,6 +418,9 @@ impl Driver {
                     return Flow::Stop(Err(e));
                 }
             }
+        }
+        for (call_id, request) in self.device_gate.release(clock::now().millis()) {
+            self.execute(call_id, request);
         }
         if persist {
             self.persist(node);
@@ -513,14 +522,17 @@ impl Driver {
                 }
             }
             Effect::RunAction { call_id, request } => {
-                tracing::info!(
-                    call_id,
-                    rsc = %request.rsc_id,
-                    action = %request.action,
-                    interval_ms = request.interval_ms,
-                    "executing"
-                );
-                self.executor.execute(call_id, request);
+                match self
+                    .device_gate
+                    .admit(clock::now().millis(), call_id, request)
+                {
+                    Some((call_id, request)) => self.execute(call_id, request),
+                    None => tracing::debug!(
+                        call_id,
+                        held = self.device_gate.held(),
+                        "fence device action held while a fence agent runs"
+                    ),
+                }
             }
             Effect::CancelAction {
                 rsc_id,
@@ -528,6 +540,7 @@ impl Driver {
                 interval_ms,
             } => {
                 tracing::debug!(rsc = %rsc_id, %action, interval_ms, "cancelling");
+                self.device_gate.cancel(&rsc_id, &action, interval_ms);
                 self.executor.cancel(&rsc_id, &action, interval_ms);
             }
             Effect::RunFenceAgent(run) => self.run_fence_agent(run),
@@ -535,6 +548,7 @@ impl Driver {
                 if let Some(cancel) = self.fence_cancels.remove(&run) {
                     tracing::info!(run, "stopping a fence agent the fencer no longer needs");
                     let _ = cancel.send(());
+                    self.fence_ended(run);
                 }
             }
             Effect::PersistCib { .. } => *persist = true,
@@ -558,9 +572,27 @@ impl Driver {
         Ok(())
     }
 
+    fn execute(&mut self, call_id: u64, request: crate::core::action::ActionRequest) {
+        tracing::info!(
+            call_id,
+            rsc = %request.rsc_id,
+            action = %request.action,
+            interval_ms = request.interval_ms,
+            "executing"
+        );
+        self.executor.execute(call_id, request);
+    }
+
+    /// A fence agent run ended (the held fence device actions go out at
+    /// the end of the turn, if no run started meanwhile).
+    fn fence_ended(&mut self, run: RunId) {
+        self.device_gate.fence_ended(run);
+    }
+
     fn run_fence_agent(&mut self, run: crate::core::fencer::AgentRun) {
         let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
         self.fence_cancels.insert(run.run, cancel_tx);
+        self.device_gate.fence_started(run.run);
         tracing::info!(
             run = run.run,
             device = %run.device,

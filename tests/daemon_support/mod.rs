@@ -130,6 +130,8 @@ pub struct Cluster {
     pub warden: PathBuf,
     daemons: BTreeMap<String, Child>,
     fencelab_up: bool,
+    /// The nodes run Pacemaker instead of warden (see [`Cluster::up_pacemaker`]).
+    pacemaker: bool,
 }
 
 impl Cluster {
@@ -137,6 +139,16 @@ impl Cluster {
     /// commands and starts a daemon on each node. `tag` (a digit) tells
     /// labs of one process apart.
     pub fn up(tag: u32, config: &ClusterConfig) -> Cluster {
+        let mut c = Cluster::up_lab(tag);
+        c.write_cib(config);
+        for n in NODES {
+            c.start_daemon(n);
+        }
+        c
+    }
+
+    /// The lab and the BMCs, with nothing running on the nodes yet.
+    fn up_lab(tag: u32) -> Cluster {
         let pid = std::process::id();
         let prefix = format!("wd{tag}{}", pid % 10_000);
         let a = 150 + pid % 50;
@@ -152,6 +164,7 @@ impl Cluster {
             warden: PathBuf::from(env!("CARGO_BIN_EXE_warden")),
             daemons: BTreeMap::new(),
             fencelab_up: false,
+            pacemaker: false,
         };
         // Leftovers of an earlier run with the same pid would block `up`.
         let _ = c.lab(&["down"]);
@@ -166,13 +179,10 @@ impl Cluster {
         }
         for n in NODES {
             c.route(n);
+            c.boot_tmpfiles(n);
         }
         c.fencelab_ok(&["up", "n1", "n2"]);
         c.fencelab_up = true;
-        c.write_cib(config);
-        for n in NODES {
-            c.start_daemon(n);
-        }
         c
     }
 
@@ -265,6 +275,22 @@ impl Cluster {
         let ns = format!("{}-{node}", self.prefix);
         let net = format!("{}.0/24", self.bmc_net);
         run_ok("ip", &["-n", &ns, "route", "replace", &net, "dev", "eth0"]);
+    }
+
+    /// What a host's boot makes in its fresh `/run` before a cluster
+    /// manager starts (resource-agents' `tmpfiles.d`): the directory of the
+    /// agents' state files. Without it the first agents to run race to make
+    /// it, and a Dummy whose `touch` loses fails its start.
+    fn boot_tmpfiles(&self, node: &str) {
+        self.lab_ok(&[
+            "exec",
+            node,
+            "install",
+            "-d",
+            "-m",
+            "1755",
+            "/run/resource-agents",
+        ]);
     }
 
     /// The CIB, built with the guide's commands through the file-mode CLI.
@@ -426,7 +452,12 @@ impl Cluster {
         }
         self.lab_ok(&["start", node]);
         self.route(node);
-        self.start_daemon(node);
+        self.boot_tmpfiles(node);
+        if self.pacemaker {
+            self.start_pacemaker(node);
+        } else {
+            self.start_daemon(node);
+        }
     }
 
     /// Whether `node`'s daemon process is still running.
@@ -557,6 +588,9 @@ impl Cluster {
     }
 
     pub fn daemon_log(&self, node: &str) -> String {
+        if self.pacemaker {
+            return self.pacemaker_log(node);
+        }
         std::fs::read_to_string(self.log_path(node)).unwrap_or_default()
     }
 
@@ -690,4 +724,234 @@ pub fn lines_since(log: &str, since: f64) -> Vec<&str> {
     log.lines()
         .filter(|l| line_epoch(l).is_some_and(|t| t >= since))
         .collect()
+}
+
+/// Whether Pacemaker can run in the lab nodes (the failover benchmark's
+/// side-by-side); prints why not if it cannot.
+pub fn pacemaker_available(what: &str) -> bool {
+    let reason = if !Path::new(PACEMAKERD).is_file() {
+        Some(format!(
+            "{PACEMAKERD} not found (apt-get install pacemaker pacemaker-cli-utils)"
+        ))
+    } else if nix::unistd::User::from_name("hacluster")
+        .ok()
+        .flatten()
+        .is_none()
+        || nix::unistd::Group::from_name("haclient")
+            .ok()
+            .flatten()
+            .is_none()
+    {
+        Some("no user hacluster or group haclient (installed with pacemaker)".to_string())
+    } else {
+        None
+    };
+    if let Some(r) = reason {
+        eprintln!("{what}: Pacemaker cannot run in the lab: {r}");
+        return false;
+    }
+    true
+}
+
+pub const PACEMAKERD: &str = "/usr/sbin/pacemakerd";
+
+/// Pacemaker in the lab nodes, for the side-by-side of the failover
+/// benchmark. Per node, inside its namespaces (`lab exec`):
+///
+/// * corosync lets group `haclient` use its IPC (`uidgid.d/pacemaker` in
+///   the node's `/etc/corosync`, then `corosync-cfgtool -R`): Pacemaker's
+///   daemons drop to user `hacluster`;
+/// * `NODE/pacemaker/lib` and `NODE/pacemaker/log` (owned by hacluster) are
+///   bind-mounted over `/var/lib/pacemaker` and `/var/log/pacemaker` in the
+///   node's private mount namespace (again at each boot: a power loss takes
+///   the namespace with it, the directories survive like a disk);
+/// * the CIB is the one warden's CLI writes for its own cluster, with the
+///   feature set the installed Pacemaker supports, as
+///   `/var/lib/pacemaker/cib/cib.xml` before the first start;
+/// * `TZ=UTC PCMK_logfile=/var/log/pacemaker/pacemaker.log pacemakerd -f`.
+///
+/// libqb's IPC sockets are abstract, hence per network namespace: each
+/// node's tools (`crm_mon`, `crmadmin`) talk to that node's daemons.
+impl Cluster {
+    pub fn up_pacemaker(tag: u32, config: &ClusterConfig) -> Cluster {
+        let mut c = Cluster::up_lab(tag);
+        c.pacemaker = true;
+        c.write_cib(config);
+        let features = Command::new(PACEMAKERD)
+            .arg("--features")
+            .output()
+            .expect("pacemakerd --features");
+        let features = String::from_utf8_lossy(&features.stdout).to_string();
+        let supported = features
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix('v').filter(|v| v.contains('.')))
+            .map(|v| v.trim_end_matches(':').to_string())
+            .unwrap_or_else(|| panic!("no feature set in `pacemakerd --features`: {features}"));
+        let cib = std::fs::read_to_string(c.cib_path()).unwrap();
+        let at = cib
+            .find("crm_feature_set=\"")
+            .expect("the CIB's feature set")
+            + 17;
+        let end = at + cib[at..].find('"').unwrap();
+        let cib = format!("{}{supported}{}", &cib[..at], &cib[end..]);
+        for (i, n) in NODES.iter().enumerate() {
+            let etc = c.dir.join("lab").join(format!("n{}", i + 1)).join("etc");
+            std::fs::create_dir_all(etc.join("uidgid.d")).unwrap();
+            std::fs::write(
+                etc.join("uidgid.d/pacemaker"),
+                "uidgid {\n    gid: haclient\n}\n",
+            )
+            .unwrap();
+            c.lab_ok(&["exec", n, "corosync-cfgtool", "-R"]);
+            let root = c.pacemaker_dir(n);
+            for d in ["lib/cib", "lib/pengine", "lib/blackbox", "lib/cores", "log"] {
+                std::fs::create_dir_all(root.join(d)).unwrap();
+            }
+            std::fs::write(root.join("lib/cib/cib.xml"), &cib).unwrap();
+            run_ok(
+                "chown",
+                &["-R", "hacluster:haclient", root.to_str().unwrap()],
+            );
+            run_ok(
+                "chmod",
+                &["0600", root.join("lib/cib/cib.xml").to_str().unwrap()],
+            );
+        }
+        for n in NODES {
+            c.start_pacemaker(n);
+        }
+        c
+    }
+
+    fn pacemaker_dir(&self, node: &str) -> PathBuf {
+        self.node_dir(node).join("pacemaker")
+    }
+
+    /// Mounts the node's Pacemaker directories and starts `pacemakerd`.
+    fn start_pacemaker(&mut self, node: &str) {
+        let root = self.pacemaker_dir(node);
+        let mounts = format!(
+            "mount --bind {} /var/lib/pacemaker && mount --bind {} /var/log/pacemaker",
+            root.join("lib").display(),
+            root.join("log").display()
+        );
+        self.lab_ok(&["exec", node, "sh", "-c", &mounts]);
+        let out = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(root.join("pacemakerd.out"))
+            .unwrap();
+        let child = self
+            .lab_cmd(&["exec", node, "env", "TZ=UTC"])
+            .arg("PCMK_logfile=/var/log/pacemaker/pacemaker.log")
+            .arg(PACEMAKERD)
+            .arg("-f")
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("start pacemakerd in the lab node");
+        if let Some(mut old) = self.daemons.insert(node.to_string(), child) {
+            let _ = old.kill();
+            let _ = old.wait();
+        }
+    }
+
+    pub fn pacemaker_log(&self, node: &str) -> String {
+        std::fs::read_to_string(self.pacemaker_dir(node).join("log/pacemaker.log"))
+            .unwrap_or_default()
+    }
+
+    /// Whether Pacemaker has settled: every node sees both online and one
+    /// DC, every resource started and none failed, and the DC is idle.
+    pub fn pacemaker_settled(&self) -> bool {
+        let mut dc = None;
+        for n in NODES {
+            let out = self.lab(&["exec", n, "crm_mon", "-1", "--output-as=xml"]);
+            let xml = String::from_utf8_lossy(&out.stdout);
+            let online = xml.matches("online=\"true\"").count();
+            let started = xml.matches("role=\"Started\"").count();
+            let Some(name) = xml
+                .split("<current_dc present=\"true\"")
+                .nth(1)
+                .and_then(|rest| rest.split("name=\"").nth(1))
+                .and_then(|rest| rest.split('"').next())
+            else {
+                return false;
+            };
+            if !out.status.success()
+                || online != NODES.len()
+                || started != NODES.len() + GROUP.len()
+                || xml.contains("failed=\"true\"")
+                || dc.get_or_insert_with(|| name.to_string()) != name
+            {
+                return false;
+            }
+        }
+        let dc = dc.unwrap();
+        let out = self.lab(&["exec", &dc, "crmadmin", "-q", "-S", &dc]);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text.contains("S_IDLE")
+    }
+}
+
+impl Cluster {
+    /// Whether `node`'s `/run/resource-agents/Dummy-RSC.state` exists (the
+    /// Dummy agent's running state), read through the node's holder
+    /// process: no process started, so it can be asked every millisecond.
+    pub fn dummy_state_exists(&self, node: &str, rsc: &str) -> bool {
+        let pidfile = self.dir.join("lab").join(node).join("holder.pid");
+        let Some(pid) = std::fs::read_to_string(pidfile)
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok())
+        else {
+            return false;
+        };
+        Path::new(&format!(
+            "/proc/{pid}/root/run/resource-agents/Dummy-{rsc}.state"
+        ))
+        .exists()
+    }
+}
+
+/// Timestamp (seconds since the epoch) of a Pacemaker log line written
+/// with `TZ=UTC` (`Nov 22 06:36:48.727 host pacemaker-controld ...`); the
+/// year is not in the line: the one of `near` (epoch seconds).
+pub fn pacemaker_line_epoch(line: &str, near: f64) -> Option<f64> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let mut w = line.split_whitespace();
+    let month = w.next()?;
+    let month = MONTHS.iter().position(|m| *m == month)? as u32 + 1;
+    let day: u32 = w.next()?.parse().ok()?;
+    let (hms, frac) = w.next()?.split_once('.').unwrap_or(("", ""));
+    let mut t = hms.split(':').map(|x| x.parse::<i64>().ok());
+    let (h, mi, s) = (t.next()??, t.next()??, t.next()??);
+    let (year, _, _) = warden::core::time::civil_from_days((near / 86_400.0).floor() as i64);
+    let days = warden::core::time::days_from_civil(year, month, day);
+    let frac: f64 = format!("0.{frac}").parse().ok()?;
+    Some((days * 86_400 + h * 3600 + mi * 60 + s) as f64 + frac)
+}
+
+#[cfg(test)]
+mod pacemaker_log_tests {
+    #[test]
+    fn pacemaker_line_epoch_reads_month_day_time_and_the_year_near() {
+        // 2026-11-22T06:58:05.835Z = 1795330685.835
+        let near = 1_795_330_000.0;
+        let t = super::pacemaker_line_epoch(
+            "Nov 22 06:58:05.835 vm pacemaker-fenced    [13339] (x) notice: y",
+            near,
+        )
+        .unwrap();
+        assert!((t - 1_795_330_685.835).abs() < 1e-6, "{t}");
+        assert_eq!(
+            super::pacemaker_line_epoch("2026-11-22T06:58:05Z x", near),
+            None
+        );
+    }
 }
