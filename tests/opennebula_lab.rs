@@ -369,6 +369,8 @@ fn opennebula_lab() {
 fn kill_active(c: &mut Cluster, active: &str) -> String {
     let survivor = other(active);
     let fence_from = c.fence_log().len();
+    let oned_log = fake_file(c, survivor, "oned", "log");
+    let oned_log_from = std::fs::read_to_string(&oned_log).unwrap_or_default().len();
     let killed_at = c.kill_timed(active);
     let vip = c.vip();
     let (mut vip_at, mut oned_at, mut web_at) = (None, None, None);
@@ -449,6 +451,14 @@ fn kill_active(c: &mut Cluster, active: &str) -> String {
         assert!(i > last, "{r} started out of order:\n{}", lines.join("\n"));
         last = i;
     }
+    // The agent's post-failover step: after the start it listed the VMs
+    // (to name those a lost driver operation left in a transient state),
+    // with the administrator's session.
+    let calls = std::fs::read_to_string(&oned_log).unwrap();
+    assert!(
+        calls[oned_log_from..].contains("CALL one.vmpool.info auth=ok"),
+        "oned's start on {survivor} listed no VMs:\n{calls}"
+    );
     let (vip_at, oned_at, web_at) = (vip_at.unwrap(), oned_at.unwrap(), web_at.unwrap());
     eprintln!(
         "opennebula_lab: failover timings ({active} killed, fence_ilo_ssh delay {}s, power_wait 1s): \
