@@ -14,8 +14,9 @@
 //!
 //! a. the active node dies (`lab kill`): it is fenced over iLO SSH (the
 //!    simulator's power log), then the VIP, oned and the web services start
-//!    on the survivor in that order and answer through the VIP; the
-//!    failover timings are printed;
+//!    on the survivor in that order and answer through the VIP; oned's
+//!    start lists the VMs to recover, and the hint reaches the survivor's
+//!    log; the failover timings are printed;
 //! b. oned hangs (SIGSTOP: the process lives, the port accepts but never
 //!    answers): its monitor fails, warden recovers it in place (the fail
 //!    count shows in the status), oned answers again, and the hung process
@@ -458,6 +459,16 @@ fn kill_active(c: &mut Cluster, active: &str) -> String {
     assert!(
         calls[oned_log_from..].contains("CALL one.vmpool.info auth=ok"),
         "oned's start on {survivor} listed no VMs:\n{calls}"
+    );
+    // ... and the VMs to look at reach the survivor's log with the hint.
+    let hints: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.contains("opennebula_start_0") && l.contains("onevm recover"))
+        .collect();
+    assert!(
+        !hints.is_empty(),
+        "no 'onevm recover' hint in {survivor}'s log:\n{}",
+        lines.join("\n")
     );
     let (vip_at, oned_at, web_at) = (vip_at.unwrap(), oned_at.unwrap(), web_at.unwrap());
     eprintln!(
