@@ -369,6 +369,10 @@ one_svc_stop() {
             one_log WARNING "stop_cmd exited with status $?; signalling session $_pid"
     else
         one_signal_session TERM "$_pid"
+        # a stopped process (SIGSTOP, a debugger) holds SIGTERM pending
+        # until it runs again: wake it, as systemd does, so that it exits
+        # cleanly now instead of being killed at the stop timeout
+        one_signal_session CONT "$_pid"
     fi
     # wait for a clean exit until shortly before the deadline, then force
     _soft=$((DEADLINE - 2))

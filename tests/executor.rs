@@ -955,6 +955,57 @@ fn secrets_never_reach_logs_results_or_command_lines() {
     );
 }
 
+/// What an agent says reaches the log with the result: the only record an
+/// operator has of warnings printed by an action that succeeded (the oned
+/// agent's list of VMs to recover after a failover went nowhere before).
+#[test]
+fn agent_output_is_logged_with_the_result() {
+    let root = OcfRoot::new();
+    root.add_agent(
+        "talker",
+        "#!/bin/sh\necho \"WARNING: VM 7 is in PROLOG: run onevm recover 7\" >&2\necho \"note on stdout\"\nexit 0\n",
+    );
+    let tmp = TempDir::new("talk");
+    let cfg = root.config(tmp.path());
+    let logs = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer({
+            let logs = logs.clone();
+            move || logs.clone()
+        })
+        .finish();
+    let event = tracing::subscriber::with_default(subscriber, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let (exec, mut events) = Executor::start(cfg.clone());
+            exec.execute(3, request("talk", "ocf:wdx:talker", "start", &[]));
+            next_event(&mut events, Duration::from_secs(10))
+                .await
+                .expect("an event")
+        })
+    });
+    assert_eq!(event.result.rc, 0);
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("talk_start_0") && l.contains("agent output: "))
+        .collect();
+    assert_eq!(lines.len(), 2, "{logs}");
+    assert!(
+        lines[0].contains(" INFO ") && lines[0].contains("agent output: note on stdout"),
+        "{logs}"
+    );
+    assert!(
+        lines[1].contains("agent output: WARNING: VM 7 is in PROLOG: run onevm recover 7"),
+        "{logs}"
+    );
+}
+
 // ---------------------------------------------------------------- the executor
 
 #[test]

@@ -1169,6 +1169,39 @@ fn stop_runs_stop_cmd_and_kills_what_ignores_sigterm() {
     lab.run(&r, "monitor", PROBE).expect(7);
 }
 
+/// A service stopped by SIGSTOP (a debugger, a frozen cgroup, or the lab's
+/// "hung oned") keeps a SIGTERM pending until it runs again: stop must wake
+/// it (SIGCONT after SIGTERM, as systemd does) so it exits cleanly at once,
+/// instead of waiting for the stop timeout and SIGKILL.
+#[test]
+fn stop_ends_a_sigstopped_service_with_sigterm() {
+    if prerequisites("stop_ends_a_sigstopped_service_with_sigterm").is_none() {
+        return;
+    }
+    let lab = Lab::new("sigstop");
+    let port = free_port();
+    lab.write_auth("one_auth", "stopped-pw");
+    let r = oned(&lab, "stopped", port, "", &[]);
+    lab.run(&r, "start", &[]).expect(0);
+    let fake = lab.fake_pid(port);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(fake),
+        nix::sys::signal::Signal::SIGSTOP,
+    )
+    .unwrap();
+    lab.run(&r, "monitor", &[])
+        .expect_reason(1, "does not answer");
+    let stop = lab.run(&r, "stop", &[]);
+    stop.expect(0);
+    assert!(
+        !stop.stderr.contains("SIGKILL"),
+        "the stopped service exited on SIGTERM: {}",
+        stop.dump()
+    );
+    assert!(!alive(fake), "the service is gone");
+    lab.run(&r, "monitor", PROBE).expect(7);
+}
+
 #[test]
 fn agents_pass_shellcheck() {
     let Some(shellcheck) = find_program("shellcheck") else {

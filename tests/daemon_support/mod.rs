@@ -132,6 +132,20 @@ pub struct Cluster {
     fencelab_up: bool,
     /// The nodes run Pacemaker instead of warden (see [`Cluster::up_pacemaker`]).
     pacemaker: bool,
+    /// Appended to each daemon's `warden.toml` (e.g. an `[agent_dirs]`
+    /// table); set by the CIB writer of [`Cluster::up_with`].
+    pub daemon_toml_extra: String,
+}
+
+/// Names of a lab brought up by [`Cluster::up_with`]: several labs of
+/// different tests (and engineers) run on one machine at the same time.
+#[derive(Debug, Clone)]
+pub struct LabSpec {
+    /// Two or three letters: the namespaces' prefix (with `tag` and the
+    /// pid) and part of the directory's name.
+    pub stem: String,
+    /// A digit telling labs of one process apart.
+    pub tag: u32,
 }
 
 impl Cluster {
@@ -165,25 +179,32 @@ impl Cluster {
             daemons: BTreeMap::new(),
             fencelab_up: false,
             pacemaker: false,
+            daemon_toml_extra: String::new(),
         };
+        c.bring_up_lab();
+        c
+    }
+
+    /// corosync in two lab nodes, the host's addresses on the bridge, the
+    /// BMC routes, the BMCs.
+    fn bring_up_lab(&mut self) {
         // Leftovers of an earlier run with the same pid would block `up`.
-        let _ = c.lab(&["down"]);
-        c.lab_ok(&["up", "2", "--two-node", "--token", "1000"]);
-        let br = format!("{}-br", c.prefix);
+        let _ = self.lab(&["down"]);
+        self.lab_ok(&["up", "2", "--two-node", "--token", "1000"]);
+        let br = format!("{}-br", self.prefix);
         for addr in [
-            format!("{}.1/24", c.bmc_net),
-            format!("{}.2/24", c.bmc_net),
-            format!("{}.250/24", c.net),
+            format!("{}.1/24", self.bmc_net),
+            format!("{}.2/24", self.bmc_net),
+            format!("{}.250/24", self.net),
         ] {
             run_ok("ip", &["addr", "add", &addr, "dev", &br]);
         }
         for n in NODES {
-            c.route(n);
-            c.boot_tmpfiles(n);
+            self.route(n);
+            self.boot_tmpfiles(n);
         }
-        c.fencelab_ok(&["up", "n1", "n2"]);
-        c.fencelab_up = true;
-        c
+        self.fencelab_ok(&["up", "n1", "n2"]);
+        self.fencelab_up = true;
     }
 
     pub fn cib_path(&self) -> PathBuf {
@@ -365,9 +386,10 @@ impl Cluster {
         std::fs::write(
             &config,
             format!(
-                "state_dir = \"{}\"\nsocket = \"{}\"\nlog_level = \"debug\"\n",
+                "state_dir = \"{}\"\nsocket = \"{}\"\nlog_level = \"debug\"\n{}",
                 dir.join("state").display(),
-                self.socket(node).display()
+                self.socket(node).display(),
+                self.daemon_toml_extra
             ),
         )
         .unwrap();
@@ -935,6 +957,96 @@ pub fn pacemaker_line_epoch(line: &str, near: f64) -> Option<f64> {
     let days = warden::core::time::days_from_civil(year, month, day);
     let frac: f64 = format!("0.{frac}").parse().ok()?;
     Some((days * 86_400 + h * 3600 + mi * 60 + s) as f64 + frac)
+}
+
+impl Cluster {
+    /// A two-node cluster like [`Cluster::up`]'s (lab, BMCs, one daemon per
+    /// node), named after `spec`, with the CIB written by `write_cib`, which
+    /// may also set [`Cluster::daemon_toml_extra`] before the daemons
+    /// start. The lab's networks are picked among those that no address of
+    /// the host uses, so that labs of other tests can run beside it.
+    pub fn up_with(spec: &LabSpec, write_cib: impl FnOnce(&mut Cluster)) -> Cluster {
+        let pid = std::process::id();
+        let prefix = format!("{}{}{}", spec.stem, spec.tag, pid % 10_000);
+        assert!(prefix.len() <= 8, "lab prefix {prefix} longer than 8");
+        let (net, bmc_net) = free_lab_nets(pid + spec.tag * 7_919);
+        let dir = std::env::temp_dir().join(format!("warden-{}-{prefix}", spec.stem));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("lab")).unwrap();
+        let mut c = Cluster {
+            prefix,
+            net,
+            bmc_net,
+            dir,
+            warden: PathBuf::from(env!("CARGO_BIN_EXE_warden")),
+            daemons: BTreeMap::new(),
+            fencelab_up: false,
+            pacemaker: false,
+            daemon_toml_extra: String::new(),
+        };
+        c.bring_up_lab();
+        write_cib(&mut c);
+        for n in NODES {
+            c.start_daemon(n);
+        }
+        c
+    }
+
+    /// fencelab's `known_hosts` for the simulated iLOs (fresh host keys at
+    /// each `up`): `fence_ilo_ssh`'s `ssh_options` point ssh at it.
+    pub fn ilo_known_hosts(&self) -> PathBuf {
+        self.dir.join("fencelab/ssh/known_hosts")
+    }
+
+    /// Runs `warden -f CIB ARGS...` with `envs`; panics with the command
+    /// (passwords masked) and its error otherwise.
+    pub fn cli_file_ok(&self, args: &[String], envs: &[(&str, &std::ffi::OsStr)]) {
+        let out = Command::new(&self.warden)
+            .arg("-f")
+            .arg(self.cib_path())
+            .args(args)
+            .envs(envs.iter().copied())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "warden -f {} {}: {}",
+            self.cib_path().display(),
+            args.iter()
+                .map(
+                    |a| if a.starts_with("password=") || a.starts_with("passwd=") {
+                        "password=***"
+                    } else {
+                        a
+                    }
+                )
+                .collect::<Vec<_>>()
+                .join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Two /24s `10.A.B` (nodes) and `10.A.B+1` (BMCs) that no address of the
+/// host falls in, starting from a place `seed` picks (A in 100..150: the
+/// range [`Cluster::up`] leaves alone).
+fn free_lab_nets(seed: u32) -> (String, String) {
+    let out = Command::new("ip")
+        .args(["-o", "-4", "addr", "show"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let used = |net: &str| out.contains(&format!("inet {net}."));
+    for i in 0..5_000 {
+        let k = seed.wrapping_add(i);
+        let a = 100 + k % 50;
+        let b = 2 * ((k / 50) % 100);
+        let (net, bmc) = (format!("10.{a}.{b}"), format!("10.{a}.{}", b + 1));
+        if !used(&net) && !used(&bmc) {
+            return (net, bmc);
+        }
+    }
+    panic!("no free 10.x.y/24 pair for a lab network");
 }
 
 #[cfg(test)]

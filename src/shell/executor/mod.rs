@@ -14,7 +14,8 @@
 //! action at a time per resource and at most `action_limit` at once, and
 //! reports every one-shot result and every *change* of a recurring result
 //! (plus the first). It never reads the CIB, never retries on its own, and
-//! never logs a parameter value.
+//! never logs a parameter value. What an agent prints is logged with each
+//! reported result, after the request's secrets are masked in it.
 
 mod lsb;
 mod ocf;
@@ -638,5 +639,33 @@ fn log_result(key: &str, result: &ActionResult, reported: bool) {
         tracing::info!(key, rc = result.rc, status = ?result.status, duration_ms = result.duration_ms, "action finished");
     } else {
         tracing::warn!(key, rc = result.rc, status = ?result.status, duration_ms = result.duration_ms, reason, "action failed");
+    }
+    if reported {
+        log_output(key, &result.output, ok);
+    }
+}
+
+/// Lines of agent output logged per action; the rest is counted.
+const OUTPUT_LOG_LINES_MAX: usize = 200;
+
+/// The agent's output (already redacted), one log line per line, as the
+/// operator's only record of what an agent says beside its exit code (the
+/// OpenNebula oned agent, for one, names the VMs a failover left in a
+/// transient state). Warnings when the action failed.
+fn log_output(key: &str, output: &str, ok: bool) {
+    let lines: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).collect();
+    for line in lines.iter().take(OUTPUT_LOG_LINES_MAX) {
+        if ok {
+            tracing::info!(key, "agent output: {line}");
+        } else {
+            tracing::warn!(key, "agent output: {line}");
+        }
+    }
+    if lines.len() > OUTPUT_LOG_LINES_MAX {
+        tracing::info!(
+            key,
+            "agent output: {} more lines not logged",
+            lines.len() - OUTPUT_LOG_LINES_MAX
+        );
     }
 }
