@@ -296,3 +296,36 @@ fn simulate_text_and_graphs_are_crm_simulate_s() {
     problems.extend(judge("dot", &dot, cases.len()));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// A CIB warden writes is one Pacemaker's own tools take: crm_simulate
+/// 2.1.5 discards a CIB whose feature set is above its own.
+#[test]
+fn crm_simulate_takes_a_cib_warden_wrote() {
+    if !have("crm_simulate") {
+        eprintln!("SKIP crm_simulate_takes_a_cib_warden_wrote: crm_simulate is not installed");
+        return;
+    }
+    let scratch = Scratch::new("pcmk-reads-warden");
+    let file = scratch.file("cib.xml");
+    ok(
+        warden_f(&file, &["property", "set", "stonith-enabled=false"]),
+        "property set",
+    );
+    ok(
+        warden_f(&file, &["resource", "create", "d", "ocf:heartbeat:Dummy"]),
+        "resource create",
+    );
+    let out = Command::new("crm_simulate")
+        .args(["-S", "-x", file.to_str().unwrap(), "--node-up", "n1"])
+        .env_remove("CIB_file")
+        .output()
+        .expect("run crm_simulate");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "crm_simulate failed:\n{text}");
+    assert!(!text.contains("Discarding"), "{text}");
+    assert!(text.contains("Start      d"), "d is started on n1:\n{text}");
+}
