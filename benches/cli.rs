@@ -140,8 +140,8 @@ fn simulate_table(runs: usize) {
         "CIB", "warden ms", "ref ms", "ratio"
     );
     simulate_row(
-        "examples/opennebula-two-node/one-server1-lost.xml",
-        Path::new("examples/opennebula-two-node/one-server1-lost.xml"),
+        "tests/fixtures/one-server1-lost.xml",
+        Path::new("tests/fixtures/one-server1-lost.xml"),
         runs,
         crm,
     );

@@ -21,7 +21,7 @@ use warden::shell::daemon_api::{
 };
 use warden::shell::ipc::{self, ServerConfig};
 
-const BASE: &str = "examples/opennebula-two-node/one-server1-lost.xml";
+const BASE: &str = "tests/fixtures/one-server1-lost.xml";
 
 /// A change another client makes between this command's read and replace.
 type Interloper = Box<dyn FnMut(&mut Cib) + Send>;

@@ -1,5 +1,5 @@
 //! `warden simulate` on the two-node OpenNebula example after one node was
-//! lost (`examples/opennebula-two-node/one-server1-lost.xml`): the text of
+//! lost (`tests/fixtures/one-server1-lost.xml`): the text of
 //! each mode as golden files in `tests/golden/simulate/` (re-blessed with
 //! `UPDATE_EXPECT=1`; also checked against `crm_simulate` when installed),
 //! the JSON outcome, the saved graph and resulting CIB, and bad input.
@@ -11,7 +11,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-const LOST: &str = "examples/opennebula-two-node/one-server1-lost.xml";
+const LOST: &str = "tests/fixtures/one-server1-lost.xml";
 const GOLDEN: &str = "tests/golden/simulate";
 const DATE: &str = "2025-06-01 00:00:00Z";
 
