@@ -24,11 +24,14 @@
 //!
 //! The settings come from the configuration file ([`crate::shell::config`])
 //! with the command line's overrides; the socket speaks
-//! [`crate::shell::daemon_api`]. Requests the core offers are handed to it
-//! (standby, maintenance, move to a node, ban, clear, cleanup) and answered
-//! once the cluster applied them; reads (the CIB, the status, the fencing
-//! history) are answered from the node's state; the others are refused with
-//! the reason (see [`unsupported`]).
+//! [`crate::shell::daemon_api`]. Requests that change the cluster are
+//! mapped to the core's ([`ClientRequest`]: standby, maintenance, move,
+//! ban, clear, cleanup, configuration replace, fencing, confirmation) and
+//! answered once the cluster decided them in its total order (a replace
+//! with `Replaced` or `Conflict`, a fencing with its result); reads (the
+//! CIB, the status, the fencing history) are answered from the node's
+//! state. `Restart` is refused: the command line restarts a resource with
+//! the core's requests ([`RESTART_BY_THE_CLI`]).
 //!
 //! # When corosync is lost
 //!
@@ -42,12 +45,16 @@
 //!
 //! # SIGTERM / SIGINT
 //!
-//! The core offers no shutdown request (Pacemaker's: set `shutdown`, let
-//! the DC stop this node's resources, then leave). The daemon therefore
-//! leaves its resources running, says so in the log, writes the CIB, and
-//! leaves the CPG group. The peers then see this node's controller gone
-//! while its resources may still run, and fence it before recovering them:
-//! safe, not graceful.
+//! A clean shutdown, as Pacemaker's: the daemon hands the node
+//! `Event::Shutdown`; the node sets its transient attribute `shutdown`, the
+//! DC's scheduler stops or moves everything here and lets the node go
+//! (`do_shutdown`), every member then expects it down, and the node says
+//! `Effect::ShutdownComplete`: the daemon writes the CIB, leaves the CPG
+//! group and exits 0; the peers see a clean leave and fence nobody. A
+//! second signal, or `shutdown_escalation` (default 20 minutes) without
+//! the cluster's answer, exits at once with a warning, leaving what still
+//! runs here (the peers then fence this node before recovering it). If
+//! corosync is lost meanwhile, the policy above applies.
 //!
 //! Invariant: no cluster decision here. Everything the daemon does is an
 //! effect the core returned, or the translation of an outside event into
