@@ -2519,3 +2519,494 @@ mod tests {
         assert!(!format!("{m:?}").contains("hunter2"));
     }
 }
+
+/// Requests decided in the cluster's order: configuration replace,
+/// operator fencing and confirmation, clean shutdown. A small two-node
+/// harness: every broadcast is delivered to every member in one global
+/// order, actions succeed, fence agents answer as told.
+#[cfg(test)]
+mod request_tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    const CIB: &str = r#"<cib epoch="5" num_updates="0" admin_epoch="0" validate-with="pacemaker-3.9">
+  <configuration>
+    <crm_config><cluster_property_set id="o">
+      <nvpair id="o1" name="stonith-enabled" value="true"/>
+    </cluster_property_set></crm_config>
+    <nodes><node id="1" uname="n1"/><node id="2" uname="n2"/></nodes>
+    <resources>
+      <primitive id="f" class="stonith" type="fence_warden_dummy">
+        <instance_attributes id="f-ia">
+          <nvpair id="f-hl" name="pcmk_host_list" value="n1 n2"/>
+          <nvpair id="f-pw" name="password" value="hunter2"/>
+        </instance_attributes>
+      </primitive>
+      <primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/>
+    </resources>
+    <constraints>
+      <rsc_location id="d-on-n2" rsc="d" node="n2" score="50"/>
+    </constraints>
+  </configuration>
+  <status/>
+</cib>"#;
+
+    /// (node, request id, result, conflict)
+    type Answer = (usize, u64, Result<String, String>, Option<Version>);
+
+    #[derive(Default)]
+    struct Harness {
+        nodes: Vec<Node>,
+        now: i64,
+        /// Resources active per node (the agents' truth).
+        active: BTreeSet<(usize, String)>,
+        /// Fence agents answer with this exit code; `None`: they hang.
+        fence_rc: Option<i32>,
+        hung_fence_runs: Vec<(usize, RunId)>,
+        fence_actions: Vec<(usize, String, String)>,
+        replies: Vec<Answer>,
+        exited: Vec<usize>,
+        logs: Vec<String>,
+        starts: Vec<(usize, String)>,
+        queue: VecDeque<(usize, Message)>,
+        exec: VecDeque<(usize, u64, ActionRequest)>,
+        fence: VecDeque<(usize, RunId)>,
+        members: Vec<usize>,
+    }
+
+    impl Harness {
+        fn new() -> Harness {
+            let mut h = Harness {
+                now: 1_700_000_000_000,
+                fence_rc: Some(0),
+                ..Harness::default()
+            };
+            for (name, id) in [("n1", 1), ("n2", 2)] {
+                h.nodes.push(Node::new(NodeConfig {
+                    name: name.into(),
+                    id,
+                    seed: 7,
+                    cib: Some(cib::parse(CIB, "t").cib.unwrap()),
+                }));
+            }
+            h
+        }
+
+        fn t(&self) -> Timestamp {
+            Timestamp(self.now)
+        }
+
+        fn view(&mut self, seq: u64, members: &[usize]) {
+            self.members = members.to_vec();
+            let view = View {
+                seq,
+                members: members
+                    .iter()
+                    .map(|&i| Member {
+                        id: self.nodes[i].id(),
+                        name: self.nodes[i].name().to_string(),
+                    })
+                    .collect(),
+                quorate: true,
+            };
+            // Messages of the old view not yet delivered are lost.
+            self.queue.clear();
+            for &i in members {
+                let now = self.t();
+                self.nodes[i].handle(now, Event::Membership(view.clone()));
+            }
+            self.pump();
+        }
+
+        fn handle(&mut self, i: usize, ev: Event) {
+            let now = self.t();
+            self.nodes[i].handle(now, ev);
+        }
+
+        fn drain(&mut self) -> bool {
+            let mut any = false;
+            for i in 0..self.nodes.len() {
+                while let Some(e) = self.nodes[i].poll_effect() {
+                    any = true;
+                    match e {
+                        Effect::Broadcast(m) if self.members.contains(&i) => {
+                            self.queue.push_back((i, m))
+                        }
+                        Effect::RunAction { call_id, request } => {
+                            if request.action == "start" {
+                                self.starts.push((i, request.rsc_id.clone()));
+                            }
+                            self.exec.push_back((i, call_id, request))
+                        }
+                        Effect::RunFenceAgent(run) => {
+                            self.fence_actions.push((
+                                i,
+                                run.action.clone(),
+                                run.target.clone().unwrap_or_default(),
+                            ));
+                            self.fence.push_back((i, run.run))
+                        }
+                        Effect::Reply {
+                            request_id,
+                            result,
+                            conflict,
+                        } => self.replies.push((i, request_id, result, conflict)),
+                        Effect::ShutdownComplete => self.exited.push(i),
+                        Effect::Log(d) => self.logs.push(format!("{}: {d}", self.nodes[i].name())),
+                        _ => {}
+                    }
+                }
+            }
+            any
+        }
+
+        /// Runs until nothing moves (bounded).
+        fn pump(&mut self) {
+            for _ in 0..10_000 {
+                if self.drain() {
+                    continue;
+                }
+                if let Some((from, m)) = self.queue.pop_front() {
+                    let from = self.nodes[from].name().to_string();
+                    for j in self.members.clone() {
+                        self.handle(
+                            j,
+                            Event::Delivered {
+                                from: from.clone(),
+                                message: m.clone(),
+                            },
+                        );
+                    }
+                    continue;
+                }
+                if let Some((i, call_id, req)) = self.exec.pop_front() {
+                    let key = (i, req.rsc_id.clone());
+                    let rc_code = match (req.action.as_str(), req.interval_ms) {
+                        ("start", _) => {
+                            self.active.insert(key);
+                            rc::OK
+                        }
+                        ("stop", _) => {
+                            self.active.remove(&key);
+                            rc::OK
+                        }
+                        ("monitor", _) if self.active.contains(&key) => rc::OK,
+                        ("monitor", _) => rc::NOT_RUNNING,
+                        _ => rc::OK,
+                    };
+                    self.handle(
+                        i,
+                        Event::ActionFinished {
+                            call_id,
+                            result: ActionResult {
+                                rc: rc_code,
+                                status: ExecStatus::Done,
+                                exit_reason: None,
+                                output: String::new(),
+                                duration_ms: 1,
+                            },
+                        },
+                    );
+                    continue;
+                }
+                if let Some((i, run)) = self.fence.pop_front() {
+                    match self.fence_rc {
+                        Some(code) => self.handle(
+                            i,
+                            Event::FenceAgentDone {
+                                run,
+                                outcome: AgentOutcome::exit(code),
+                            },
+                        ),
+                        None => self.hung_fence_runs.push((i, run)),
+                    }
+                    continue;
+                }
+                // Nothing moves: let the earliest timer fire.
+                let next = self
+                    .members
+                    .iter()
+                    .filter_map(|&i| self.nodes[i].poll_timeout().map(|t| (t, i)))
+                    .min();
+                match next {
+                    Some((t, i)) if t.millis() <= self.now + 120_000 => {
+                        self.now = self.now.max(t.millis());
+                        self.handle(i, Event::Timer);
+                    }
+                    _ => return,
+                }
+            }
+            panic!("the harness did not settle");
+        }
+
+        fn request(&mut self, i: usize, id: u64, request: ClientRequest) {
+            self.handle(
+                i,
+                Event::Client {
+                    request_id: id,
+                    request,
+                },
+            );
+            self.pump();
+        }
+
+        fn reply(&self, id: u64) -> (usize, Result<String, String>, Option<Version>) {
+            let r = self
+                .replies
+                .iter()
+                .find(|r| r.1 == id)
+                .unwrap_or_else(|| panic!("no reply to {id}: {:?}", self.replies));
+            (r.0, r.2.clone(), r.3)
+        }
+
+        fn running(&self, rsc: &str) -> Vec<usize> {
+            self.active
+                .iter()
+                .filter(|(_, r)| r == rsc)
+                .map(|(i, _)| *i)
+                .collect()
+        }
+
+        fn up() -> Harness {
+            let mut h = Harness::new();
+            h.view(1, &[0, 1]);
+            assert!(h.nodes[0].is_dc(), "{:?}", h.logs);
+            assert_eq!(h.running("d"), [1], "{:#?}", h.logs);
+            h
+        }
+    }
+
+    fn replace(cib: &Cib, expected: Version, edit: impl Fn(String) -> String) -> ClientRequest {
+        ClientRequest::ReplaceConfiguration {
+            expected: expected.into(),
+            cib: CibText(edit(cib::to_xml(cib))),
+        }
+    }
+
+    #[test]
+    fn a_replace_applies_at_the_version_read_the_same_on_every_member() {
+        let mut h = Harness::up();
+        let read = h.nodes[1].cib().clone();
+        let v = read.version();
+        let req = replace(&read, v, |t| {
+            t.replace(
+                r#"<nvpair id="o1" name="stonith-enabled" value="true"/>"#,
+                r#"<nvpair id="o1" name="stonith-enabled" value="true"/><nvpair id="o2" name="stonith-timeout" value="90s"/>"#,
+            )
+        });
+        h.request(1, 1, req.clone());
+        let (node, result, conflict) = h.reply(1);
+        assert_eq!(node, 1);
+        assert_eq!(conflict, None);
+        let now = h.nodes[0].cib().version();
+        assert_eq!(
+            result,
+            Ok(format!("configuration replaced (now 0:{})", v.epoch + 1))
+        );
+        assert_eq!(now.epoch, v.epoch + 1);
+        assert_eq!(cib::digest(h.nodes[0].cib()), cib::digest(h.nodes[1].cib()));
+        assert_eq!(
+            h.nodes[1].cib().configuration.property("stonith-timeout"),
+            Some("90s")
+        );
+        // The same request again: the configuration moved on.
+        h.request(0, 2, req);
+        let (_, result, conflict) = h.reply(2);
+        assert_eq!(
+            result,
+            Err(format!(
+                "the configuration changed since it was read (now 0:{}); nothing was changed",
+                v.epoch + 1
+            ))
+        );
+        assert_eq!(conflict.map(|c| c.epoch), Some(v.epoch + 1));
+        // A document with errors: refused with them, nothing changed.
+        let before = cib::digest(h.nodes[0].cib());
+        let cur = h.nodes[0].cib().clone();
+        let bad = replace(&cur, cur.version(), |t| {
+            t.replace(
+                r#"<rsc_location id="d-on-n2" rsc="d" node="n2" score="50"/>"#,
+                r#"<rsc_location id="d-on-n2" rsc="nosuch" node="n2" score="50"/>"#,
+            )
+        });
+        h.request(0, 3, bad);
+        let (_, result, conflict) = h.reply(3);
+        let err = result.unwrap_err();
+        assert!(
+            err.starts_with("the new configuration was refused: ")
+                && err.contains("nosuch")
+                && err.ends_with("nothing was changed"),
+            "{err}"
+        );
+        assert_eq!(conflict, None);
+        assert_eq!(cib::digest(h.nodes[0].cib()), before);
+        assert_eq!(cib::digest(h.nodes[1].cib()), before);
+        assert!(!err.contains("hunter2"));
+    }
+
+    #[test]
+    fn an_operator_fences_the_dc_through_the_other_member_and_hears_the_result() {
+        let mut h = Harness::up();
+        h.request(
+            1,
+            7,
+            ClientRequest::Fence {
+                target: "n1".into(),
+                off: true,
+            },
+        );
+        // The DC is the target: the other member's fencer does it.
+        assert_eq!(h.fence_actions, [(1, "off".to_string(), "n1".to_string())]);
+        let (node, result, _) = h.reply(7);
+        assert_eq!(node, 1);
+        assert_eq!(result, Ok("n1 fenced (off) by n2 (f)".to_string()));
+        // Every member recorded it: n1 down and expected down.
+        for n in &h.nodes {
+            let st = n
+                .cib()
+                .status
+                .node_states
+                .iter()
+                .find(|s| s.uname.as_deref() == Some("n1"))
+                .unwrap();
+            assert_eq!(st.expected.as_deref(), Some("down"));
+        }
+        // n2's history shows the operator's request.
+        let hist = h.nodes[1].fence_history();
+        assert!(
+            hist.iter().any(|e| e.target == "n1"
+                && e.client == "warden stonith fence"
+                && e.state == fencer::HistoryState::Done),
+            "{hist:?}"
+        );
+        // An unknown node is refused at once.
+        h.request(
+            0,
+            8,
+            ClientRequest::Fence {
+                target: "n9".into(),
+                off: false,
+            },
+        );
+        assert_eq!(
+            h.reply(8).1,
+            Err("node 'n9' is not a cluster node".to_string())
+        );
+    }
+
+    #[test]
+    fn a_failed_operator_fencing_answers_with_the_fencers_reason() {
+        let mut h = Harness::up();
+        h.fence_rc = Some(1);
+        h.request(
+            0,
+            3,
+            ClientRequest::Fence {
+                target: "n2".into(),
+                off: false,
+            },
+        );
+        let (node, result, _) = h.reply(3);
+        assert_eq!(node, 0);
+        let err = result.unwrap_err();
+        assert!(err.starts_with("fencing n2 failed: "), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        // Nothing was recorded as fenced; d still runs on n2.
+        assert_eq!(h.running("d"), [1]);
+        assert!(h.nodes[1]
+            .fence_history()
+            .iter()
+            .any(|e| e.target == "n2" && e.state == fencer::HistoryState::Failed));
+    }
+
+    #[test]
+    fn confirm_is_refused_for_a_member_and_completes_a_hung_fencing() {
+        let mut h = Harness::up();
+        h.request(
+            0,
+            1,
+            ClientRequest::FenceConfirm {
+                target: "n2".into(),
+            },
+        );
+        assert_eq!(
+            h.reply(1).1,
+            Err("n2 is a member of the cluster: it is not down".to_string())
+        );
+        // n2 is lost; its fencing hangs; d must wait.
+        h.fence_rc = None;
+        h.active.retain(|(i, _)| *i != 1);
+        h.starts.clear();
+        h.view(2, &[0]);
+        assert_eq!(h.fence_actions.last().map(|a| a.2.as_str()), Some("n2"));
+        assert!(h.starts.iter().all(|(_, r)| r != "d"), "{:?}", h.starts);
+        h.request(
+            0,
+            2,
+            ClientRequest::FenceConfirm {
+                target: "n2".into(),
+            },
+        );
+        assert_eq!(
+            h.reply(2).1,
+            Ok("n2 is recorded as fenced (confirmed by the operator on n1)".to_string())
+        );
+        assert_eq!(h.running("d"), [0], "{:#?}", h.logs);
+        let hist = h.nodes[0].fence_history();
+        assert!(
+            hist.iter().any(|e| e.target == "n2"
+                && e.devices == ["manual"]
+                && e.origin == "n1"
+                && e.state == fencer::HistoryState::Done),
+            "{hist:?}"
+        );
+    }
+
+    #[test]
+    fn a_shutdown_moves_the_resources_then_lets_the_node_leave_unfenced() {
+        let mut h = Harness::up();
+        h.fence_actions.clear();
+        // n2 runs d; it is asked to stop.
+        h.handle(1, Event::Shutdown);
+        h.pump();
+        assert_eq!(h.exited, [1], "{:#?}", h.logs);
+        assert_eq!(h.running("d"), [0], "d moved before n2 left");
+        assert!(h
+            .logs
+            .iter()
+            .any(|l| l == "n1: n2 may leave the cluster: its resources are stopped"));
+        for n in &h.nodes {
+            let st = n
+                .cib()
+                .status
+                .node_states
+                .iter()
+                .find(|s| s.uname.as_deref() == Some("n2"))
+                .unwrap();
+            assert_eq!(st.expected.as_deref(), Some("down"), "{}", n.name());
+        }
+        // It leaves: nobody fences it.
+        h.view(2, &[0]);
+        assert!(h.fence_actions.is_empty(), "{:?}", h.fence_actions);
+        assert!(
+            !h.logs.iter().any(|l| l.contains("fencing n2")),
+            "{:#?}",
+            h.logs
+        );
+        assert_eq!(h.running("d"), [0]);
+    }
+
+    #[test]
+    fn a_lone_dc_shuts_its_own_resources_down() {
+        let mut h = Harness::up();
+        h.active.retain(|(i, _)| *i != 1);
+        h.fence_rc = Some(0);
+        h.view(2, &[0]);
+        assert_eq!(h.running("d"), [0], "{:#?}", h.logs);
+        h.handle(0, Event::Shutdown);
+        h.pump();
+        assert_eq!(h.exited, [0], "{:#?}", h.logs);
+        assert!(h.running("d").is_empty());
+        assert!(!h.active.iter().any(|(i, _)| *i == 0), "{:?}", h.active);
+    }
+}
