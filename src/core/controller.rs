@@ -530,6 +530,27 @@ impl Controller {
                     t.finish(id, false);
                     return;
                 }
+                // A node leaves cleanly only with nothing running: what is
+                // unmanaged there (maintenance) or failed to stop would be
+                // taken as stopped once it is gone, and started elsewhere.
+                // It stays until that changes; the next change schedules
+                // again (its daemon's escalation bounds the wait).
+                let state = scheduler::current_state(ctx.cib, ctx.now);
+                let still: Vec<String> = state
+                    .resources
+                    .iter()
+                    .filter(|r| r.running_on.contains(&node))
+                    .map(|r| r.id.clone())
+                    .collect();
+                if !still.is_empty() {
+                    t.finish(id, false);
+                    self.quiet_failure = true;
+                    out.push(Out::Log(Decision::Warning(format!(
+                        "{node} cannot leave cleanly yet: {} still active there (unmanaged, or not stopped)",
+                        still.join(", ")
+                    ))));
+                    return;
+                }
                 out.push(Out::Broadcast(Message::Shutdown { node, reference }));
             }
             GraphActionKind::Resource {

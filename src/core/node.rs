@@ -252,6 +252,10 @@ pub enum Message {
         node: String,
         reference: ActionRef,
     },
+    /// `node` leaves: its own executor runs nothing the cluster manages.
+    Leaving {
+        node: String,
+    },
     /// A client request, applied by every member in order.
     Client {
         origin: String,
@@ -854,6 +858,9 @@ pub struct Node {
     shutting_down: bool,
     /// [`Effect::ShutdownComplete`] was emitted.
     shutdown_complete: bool,
+    /// The DC let this node go but its executor disagreed: it asks again
+    /// once its one-shot actions are done.
+    shutdown_blocked: bool,
     /// When this node handled its first event (its start).
     started_at: Option<Timestamp>,
     /// Alone since start: the DC role waits until then for the other
@@ -912,6 +919,7 @@ impl Node {
             peer_fence_history: VecDeque::new(),
             shutting_down: false,
             shutdown_complete: false,
+            shutdown_blocked: false,
             started_at: None,
             dc_wait_until: None,
             joined_peers: false,
@@ -1478,11 +1486,32 @@ impl Node {
                 // (the scheduler orders every stop there before
                 // `do_shutdown`). Every member now expects the node down,
                 // so its leaving is clean (no fencing).
+                // The node itself has the last word: it leaves only if
+                // its own executor agrees.
                 let from_dc = self.dc.as_ref().is_some_and(|dc| dc.name == from);
                 if from_dc {
-                    replication::mark_leaving(&mut self.cib, &node);
                     if let Some(c) = &mut self.controller {
                         c.on_shutdown_done(&reference);
+                    }
+                    if node == self.name && self.shutting_down && !self.shutdown_complete {
+                        match self.may_leave(now) {
+                            Ok(()) => self.broadcast(Message::Leaving { node }),
+                            Err(why) => {
+                                self.shutdown_blocked = true;
+                                self.log(Decision::Warning(format!(
+                                    "this node cannot leave yet: {why}; it asks again once its actions are done"
+                                )));
+                            }
+                        }
+                    }
+                }
+            }
+            Message::Leaving { node } => {
+                // Every member now expects the node down, so its leaving
+                // the view is clean (no fencing).
+                if from == node {
+                    replication::mark_leaving(&mut self.cib, &node);
+                    if self.controller.is_some() {
                         self.log(Decision::ShutdownAllowed { node: node.clone() });
                     }
                     if node == self.name && self.shutting_down && !self.shutdown_complete {
@@ -2020,6 +2049,7 @@ impl Node {
         let rsc = req.rsc_id.clone();
         let m = self.history_update(&rsc, reference, Some(note));
         self.broadcast(m);
+        self.retry_blocked_shutdown();
     }
 
     // ---- fencing --------------------------------------------------------
@@ -2200,6 +2230,48 @@ impl Node {
             node: self.name.clone(),
             attrs: self.lrm.attrs.clone(),
         });
+    }
+
+    /// Whether this node may leave, by its own executor: nothing running
+    /// (no one-shot action in flight), nothing active as its history says,
+    /// and every configured resource known here (a cleanup forgets what a
+    /// probe has yet to find again).
+    fn may_leave(&self, now: Timestamp) -> Result<(), String> {
+        if self.lrm.busy() {
+            return Err("actions are still running here".to_string());
+        }
+        let state = crate::core::scheduler::current_state(&self.cib, now);
+        let active: Vec<&str> = state
+            .resources
+            .iter()
+            .filter(|r| r.running_on.contains(&self.name))
+            .map(|r| r.id.as_str())
+            .collect();
+        if !active.is_empty() {
+            return Err(format!("{} still active here", active.join(", ")));
+        }
+        let unknown: Vec<&str> = self
+            .cib
+            .configuration
+            .primitives()
+            .map(|p| p.id.as_str())
+            .filter(|id| !self.lrm.history.contains_key(*id))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(format!("{} not probed here", unknown.join(", ")));
+        }
+        Ok(())
+    }
+
+    /// A blocked shutdown asks again once the node's actions are done.
+    fn retry_blocked_shutdown(&mut self) {
+        if self.shutdown_blocked && !self.shutdown_complete && !self.lrm.busy() {
+            self.shutdown_blocked = false;
+            self.broadcast(Message::Attributes {
+                node: self.name.clone(),
+                attrs: self.lrm.attrs.clone(),
+            });
+        }
     }
 
     fn on_timer(&mut self, now: Timestamp) {
@@ -2994,6 +3066,52 @@ mod request_tests {
             h.logs
         );
         assert_eq!(h.running("d"), [0]);
+    }
+
+    #[test]
+    fn a_node_whose_resources_are_unmanaged_does_not_leave_until_they_stop() {
+        let mut h = Harness::up();
+        h.request(
+            0,
+            1,
+            ClientRequest::Maintenance {
+                node: Some("n2".into()),
+                on: true,
+            },
+        );
+        h.handle(1, Event::Shutdown);
+        h.pump();
+        assert!(h.exited.is_empty(), "{:#?}", h.logs);
+        assert_eq!(h.running("d"), [1], "maintenance leaves d alone");
+        assert!(
+            h.logs
+                .iter()
+                .any(|l| l.starts_with("n1: warning: n2 cannot leave cleanly yet: d")),
+            "{:#?}",
+            h.logs
+        );
+        let expected = |h: &Harness| {
+            h.nodes[0]
+                .cib()
+                .status
+                .node_states
+                .iter()
+                .find(|s| s.uname.as_deref() == Some("n2"))
+                .and_then(|s| s.expected.clone())
+        };
+        assert_eq!(expected(&h).as_deref(), Some("member"));
+        // Maintenance over: d moves, then n2 leaves.
+        h.request(
+            0,
+            2,
+            ClientRequest::Maintenance {
+                node: Some("n2".into()),
+                on: false,
+            },
+        );
+        assert_eq!(h.exited, [1], "{:#?}", h.logs);
+        assert_eq!(h.running("d"), [0]);
+        assert_eq!(expected(&h).as_deref(), Some("down"));
     }
 
     #[test]

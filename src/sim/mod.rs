@@ -651,6 +651,14 @@ impl Sim {
             Ev::Leave { node, inc } => {
                 if self.nodes[node].inc == inc && self.nodes[node].power == Power::On {
                     self.trace(Some(node), "left the cluster");
+                    let active: BTreeSet<String> = self.nodes[node]
+                        .exec
+                        .agents
+                        .iter()
+                        .filter(|(_, s)| s.active())
+                        .map(|(r, _)| r.clone())
+                        .collect();
+                    self.checker.left_cleanly(node, active);
                     self.power_off(node, false);
                 }
             }
