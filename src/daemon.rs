@@ -24,11 +24,14 @@
 //!
 //! The settings come from the configuration file ([`crate::shell::config`])
 //! with the command line's overrides; the socket speaks
-//! [`crate::shell::daemon_api`]. Requests the core offers are handed to it
-//! (standby, maintenance, move to a node, ban, clear, cleanup) and answered
-//! once the cluster applied them; reads (the CIB, the status, the fencing
-//! history) are answered from the node's state; the others are refused with
-//! the reason (see [`unsupported`]).
+//! [`crate::shell::daemon_api`]. Requests that change the cluster are
+//! mapped to the core's ([`ClientRequest`]: standby, maintenance, move,
+//! ban, clear, cleanup, configuration replace, fencing, confirmation) and
+//! answered once the cluster decided them in its total order (a replace
+//! with `Replaced` or `Conflict`, a fencing with its result); reads (the
+//! CIB, the status, the fencing history) are answered from the node's
+//! state. `Restart` is refused: the command line restarts a resource with
+//! the core's requests ([`RESTART_BY_THE_CLI`]).
 //!
 //! # When corosync is lost
 //!
@@ -42,12 +45,16 @@
 //!
 //! # SIGTERM / SIGINT
 //!
-//! The core offers no shutdown request (Pacemaker's: set `shutdown`, let
-//! the DC stop this node's resources, then leave). The daemon therefore
-//! leaves its resources running, says so in the log, writes the CIB, and
-//! leaves the CPG group. The peers then see this node's controller gone
-//! while its resources may still run, and fence it before recovering them:
-//! safe, not graceful.
+//! A clean shutdown, as Pacemaker's: the daemon hands the node
+//! `Event::Shutdown`; the node sets its transient attribute `shutdown`, the
+//! DC's scheduler stops or moves everything here and lets the node go
+//! (`do_shutdown`), every member then expects it down, and the node says
+//! `Effect::ShutdownComplete`: the daemon writes the CIB, leaves the CPG
+//! group and exits 0; the peers see a clean leave and fence nobody. A
+//! second signal, or `shutdown_escalation` (default 20 minutes) without
+//! the cluster's answer, exits at once with a warning, leaving what still
+//! runs here (the peers then fence this node before recovering it). If
+//! corosync is lost meanwhile, the policy above applies.
 //!
 //! Invariant: no cluster decision here. Everything the daemon does is an
 //! effect the core returned, or the translation of an outside event into
@@ -67,13 +74,14 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::core::cib::{self, Cib};
 use crate::core::fencer::{AgentOutcome, HistoryState, RunId};
+use crate::core::node::CibText;
 use crate::core::node::{Effect, Event, Message, Node, NodeConfig};
-use crate::core::replication::ClientRequest;
+use crate::core::replication::{ClientRequest, WireVersion};
 use crate::shell::cib_store::{CibStore, LoadOutcome, OnBadCib, StoreError};
 use crate::shell::config::{self, TransportKind};
 use crate::shell::corosync::{self, CorosyncConfig, TransportEvent, TransportHandle};
 use crate::shell::daemon_api::{
-    mask_secrets, DaemonReply, DaemonRequest, DaemonStatus, FenceEvent, FenceState,
+    mask_secrets, DaemonReply, DaemonRequest, DaemonStatus, FenceAction, FenceEvent, FenceState,
 };
 use crate::shell::executor::{Executor, ExecutorEvent};
 use crate::shell::fence_agents::AgentRunner;
@@ -263,6 +271,7 @@ async fn run_async(
     if let Err(e) = sd_notify::ready() {
         tracing::warn!(error = %e, "cannot tell systemd the daemon is ready");
     }
+    let escalation_ms = config.shutdown_escalation_ms();
     let mut sigterm = signal(tokio::signal::unix::SignalKind::terminate());
     let mut sigint = signal(tokio::signal::unix::SignalKind::interrupt());
 
@@ -280,12 +289,19 @@ async fn run_async(
         next_request: 1,
         membership: Membership::new(),
         persist_tx,
+        escalation_ms,
+        stopping_until: None,
+        exit: false,
     };
     let outcome = loop {
-        let deadline = [node.poll_timeout(), d.membership.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min();
+        let deadline = [
+            node.poll_timeout(),
+            d.membership.poll_timeout(),
+            d.stopping_until,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         let input = tokio::select! {
             ev = transport_rx.recv() => match ev {
                 Some(ev) => Input::Transport(ev),
@@ -312,7 +328,7 @@ async fn run_async(
         d.transport.leave().await;
         tracing::info!("warden daemon stopped");
     }
-    for (_, reply) in std::mem::take(&mut d.waiting) {
+    for (_, (reply, _)) in std::mem::take(&mut d.waiting) {
         reply.fail("the daemon stopped before the cluster applied the request");
     }
     outcome
@@ -341,11 +357,18 @@ struct Driver {
     fence_cancels: BTreeMap<RunId, oneshot::Sender<()>>,
     /// Fence device actions wait while a fence agent runs ([`device_gate`]).
     device_gate: DeviceGate,
-    /// Client requests the core was given, by request id.
-    waiting: BTreeMap<u64, ReplyHandle<Reply>>,
+    /// Client requests the core was given, by request id, and whether
+    /// each is a configuration replace (answered `Replaced`/`Conflict`).
+    waiting: BTreeMap<u64, (ReplyHandle<Reply>, bool)>,
     next_request: u64,
     membership: Membership,
     persist_tx: watch::Sender<Option<Arc<Cib>>>,
+    /// `shutdown_escalation` of the configuration.
+    escalation_ms: u64,
+    /// Stopping (a SIGTERM came): exit at this time whatever happens.
+    stopping_until: Option<crate::core::time::Timestamp>,
+    /// The core said the node may leave.
+    exit: bool,
 }
 
 impl Driver {
@@ -391,6 +414,14 @@ impl Driver {
                 events.push(Event::FenceAgentDone { run, outcome });
             }
             Input::Timer => {
+                if self.stopping_until.is_some_and(|t| t <= now) {
+                    tracing::warn!(
+                        escalation_ms = self.escalation_ms,
+                        "stopping: the cluster did not stop this node's resources within shutdown_escalation; exiting now, whatever still runs here is left running"
+                    );
+                    self.persist(node);
+                    return Flow::Stop(Ok(()));
+                }
                 for step in self.membership.on_timeout(now) {
                     events.extend(self.step_event(step));
                 }
@@ -404,10 +435,20 @@ impl Driver {
                 }
             }
             Input::Terminate(sig) => {
+                if self.stopping_until.is_some() {
+                    tracing::warn!(signal = sig, "stopping at once (second signal): whatever still runs here is left running");
+                    self.persist(node);
+                    return Flow::Stop(Ok(()));
+                }
                 let _ = sd_notify::stopping();
-                tracing::warn!(signal = sig, "stopping: the core offers no shutdown request, so this node's resources are left running (the peers fence this node before recovering them)");
-                self.persist(node);
-                return Flow::Stop(Ok(()));
+                self.stopping_until =
+                    Some(now.plus_ms(self.escalation_ms.min(i64::MAX as u64) as i64));
+                tracing::info!(
+                    signal = sig,
+                    escalation_ms = self.escalation_ms,
+                    "stopping: asking the cluster to stop or move this node's resources first (a second signal exits at once)"
+                );
+                events.push(Event::Shutdown);
             }
         }
         let mut persist = false;
@@ -424,6 +465,13 @@ impl Driver {
         }
         if persist {
             self.persist(node);
+        }
+        if self.exit {
+            tracing::info!(
+                "this node's resources are stopped and the cluster expects it down: leaving"
+            );
+            self.persist(node);
+            return Flow::Stop(Ok(()));
         }
         Flow::Continue
     }
@@ -493,7 +541,8 @@ impl Driver {
             what = %request.describe(),
             "request from the command line"
         );
-        self.waiting.insert(request_id, inc.reply);
+        let replace = matches!(request, ClientRequest::ReplaceConfiguration { .. });
+        self.waiting.insert(request_id, (inc.reply, replace));
         Some(Event::Client {
             request_id,
             request,
@@ -552,19 +601,38 @@ impl Driver {
                 }
             }
             Effect::PersistCib { .. } => *persist = true,
-            Effect::Reply { request_id, result } => {
-                if let Some(reply) = self.waiting.remove(&request_id) {
-                    match result {
-                        Ok(message) => {
+            Effect::Reply {
+                request_id,
+                result,
+                conflict,
+            } => {
+                if let Some((reply, replace)) = self.waiting.remove(&request_id) {
+                    let version = node.cib().version().into();
+                    match (result, conflict) {
+                        (Ok(message), _) => {
                             tracing::info!(request_id, %message, "request applied");
-                            reply.ok(DaemonReply::Done {
-                                version: Some(node.cib().version().into()),
+                            reply.ok(if replace {
+                                DaemonReply::Replaced { version }
+                            } else {
+                                DaemonReply::Done {
+                                    version: Some(version),
+                                }
                             })
                         }
-                        Err(message) => reply.fail(message),
+                        (Err(message), Some(current)) if replace => {
+                            tracing::info!(request_id, %message, "request refused");
+                            reply.ok(DaemonReply::Conflict {
+                                current: current.into(),
+                            })
+                        }
+                        (Err(message), _) => {
+                            tracing::info!(request_id, %message, "request refused");
+                            reply.fail(message)
+                        }
                     }
                 }
             }
+            Effect::ShutdownComplete => self.exit = true,
             Effect::Log(decision) => {
                 tracing::info!(node = %self.name, "{decision}");
             }
@@ -656,6 +724,7 @@ fn status_of(node: &Node, kind: &str, cluster_name: Option<String>) -> DaemonSta
 fn fence_history(node: &Node, target: Option<&str>) -> Vec<FenceEvent> {
     let mut events: Vec<FenceEvent> = node
         .fence_history()
+        .iter()
         .filter(|h| target.is_none_or(|t| t == h.target))
         .map(|h| FenceEvent {
             target: h.target.clone(),
@@ -706,24 +775,43 @@ fn core_request(r: &DaemonRequest) -> Result<ClientRequest, String> {
             rsc: rsc.clone(),
             node: node.clone(),
         },
-        other => return Err(unsupported(other)),
+        // crm_resource --move without a node: a ban from where it runs
+        // now, decided when every member applies it.
+        DaemonRequest::Move { rsc, node: None } => ClientRequest::Ban {
+            rsc: rsc.clone(),
+            node: None,
+        },
+        DaemonRequest::ReplaceConfiguration { expected, cib_xml } => {
+            ClientRequest::ReplaceConfiguration {
+                expected: WireVersion {
+                    admin_epoch: expected.admin_epoch,
+                    epoch: expected.epoch,
+                    num_updates: expected.num_updates,
+                },
+                cib: CibText(cib_xml.clone()),
+            }
+        }
+        DaemonRequest::Fence { node, action } => ClientRequest::Fence {
+            target: node.clone(),
+            off: *action == FenceAction::Off,
+        },
+        DaemonRequest::FenceConfirm { node } => ClientRequest::FenceConfirm {
+            target: node.clone(),
+        },
+        DaemonRequest::Restart { .. } => return Err(RESTART_BY_THE_CLI.to_string()),
+        DaemonRequest::GetCib { .. }
+        | DaemonRequest::Status
+        | DaemonRequest::FenceHistory { .. } => {
+            // Answered by the daemon from the node's state, never here.
+            return Err(format!("{} is not a cluster request", r.name()));
+        }
     })
 }
 
-/// Why a request is refused: the daemon carries out only what the core
-/// decides, and the core has no request for these yet (each must be
-/// decided in the cluster's total order, not by one daemon).
-pub fn unsupported(r: &DaemonRequest) -> String {
-    let what = match r {
-        DaemonRequest::ReplaceConfiguration { .. } => "changing the configuration",
-        DaemonRequest::Fence { .. } => "fencing a node by hand",
-        DaemonRequest::FenceConfirm { .. } => "confirming that a node is down",
-        DaemonRequest::Restart { .. } => "restarting a resource",
-        DaemonRequest::Move { node: None, .. } => "moving a resource away from its node",
-        _ => "this request",
-    };
-    format!("{what} through the daemon is not available yet: the cluster core has no request for it; nothing was changed")
-}
+/// The daemon's answer to a `Restart` request: a restart is the command
+/// line's sequence of the core's requests (`target-role=Stopped`, wait,
+/// the previous role back), as `crm_resource --restart` does.
+pub const RESTART_BY_THE_CLI: &str = "restarting a resource is done by the command line (warden resource restart RSC): it stops the resource through its target-role, waits, and restores it; this daemon request is not used; nothing was changed";
 
 fn log_transport(ev: &TransportEvent) {
     match ev {
@@ -818,21 +906,60 @@ mod tests {
                 node: Some("n2".into())
             })
         );
-        let refused = core_request(&DaemonRequest::Move {
+        // Without a node, a move is a ban from where the resource runs,
+        // decided when every member applies it.
+        assert_eq!(
+            core_request(&DaemonRequest::Move {
+                rsc: "vip".into(),
+                node: None,
+            }),
+            Ok(ClientRequest::Ban {
+                rsc: "vip".into(),
+                node: None
+            })
+        );
+        assert_eq!(
+            core_request(&DaemonRequest::FenceConfirm { node: "n2".into() }),
+            Ok(ClientRequest::FenceConfirm {
+                target: "n2".into()
+            })
+        );
+        assert_eq!(
+            core_request(&DaemonRequest::Fence {
+                node: "n2".into(),
+                action: FenceAction::Off
+            }),
+            Ok(ClientRequest::Fence {
+                target: "n2".into(),
+                off: true
+            })
+        );
+        let replace = core_request(&DaemonRequest::ReplaceConfiguration {
+            expected: crate::shell::daemon_api::CibVersion {
+                admin_epoch: 1,
+                epoch: 7,
+                num_updates: 3,
+            },
+            cib_xml: "<cib password='hunter2'/>".into(),
+        })
+        .unwrap();
+        let ClientRequest::ReplaceConfiguration { expected, cib } = &replace else {
+            panic!("{replace:?}")
+        };
+        assert_eq!((expected.admin_epoch, expected.epoch), (1, 7));
+        assert_eq!(cib.0, "<cib password='hunter2'/>");
+        assert!(
+            !format!("{replace:?}").contains("hunter2"),
+            "the CIB's content never shows in logs"
+        );
+        // A restart is the command line's sequence of requests.
+        let refused = core_request(&DaemonRequest::Restart {
             rsc: "vip".into(),
             node: None,
         })
         .unwrap_err();
-        assert!(
-            refused.starts_with("moving a resource away from its node")
-                && refused.ends_with("nothing was changed"),
-            "{refused}"
-        );
-        let refused = core_request(&DaemonRequest::FenceConfirm { node: "n2".into() }).unwrap_err();
-        assert!(
-            refused.starts_with("confirming that a node is down"),
-            "{refused}"
-        );
+        assert_eq!(refused, RESTART_BY_THE_CLI);
+        assert!(refused.ends_with("nothing was changed"), "{refused}");
     }
 
     #[test]

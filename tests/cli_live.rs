@@ -484,14 +484,6 @@ fn the_daemons_words_and_the_live_only_requests() {
             "",
         ),
         (
-            &["resource", "restart", "opennebula"],
-            DaemonRequest::Restart {
-                rsc: "opennebula".into(),
-                node: None,
-            },
-            "opennebula successfully restarted\n",
-        ),
-        (
             &["node", "standby", "one-server1"],
             DaemonRequest::Standby {
                 node: "one-server1".into(),
@@ -528,6 +520,19 @@ fn the_daemons_words_and_the_live_only_requests() {
             },
         ]
     );
+    // A restart is the command line's own sequence (target-role Stopped,
+    // wait, restore; tests/live_lab.rs runs it against real daemons); the
+    // node-only form is refused before anything is asked.
+    let err = failed(
+        fake.warden(&["resource", "restart", "opennebula", "one-server1"]),
+        "restart on a node",
+    );
+    assert!(
+        err.contains("restarting opennebula only on one-server1 is not supported")
+            && err.contains("nothing was changed"),
+        "{err}"
+    );
+    assert_eq!(fake.requests(), vec![]);
     // stonith confirm asks first; without a terminal it needs --force.
     let err = failed(
         fake.warden(&["stonith", "confirm", "one-server1"]),

@@ -324,11 +324,14 @@ pub fn run(
             })?;
         }
         LiveCommand::Restart { rsc, node } => {
-            daemon.done(DaemonRequest::Restart {
-                rsc: rsc.clone(),
-                node: node.clone(),
-            })?;
-            emit(out, &format!("{rsc} successfully restarted\n"))?;
+            restart(
+                &mut daemon,
+                rsc,
+                node.as_deref(),
+                RESTART_STEP_TIMEOUT_MS,
+                out,
+                err,
+            )?;
         }
         LiveCommand::ClusterStatus => {
             let req = DaemonRequest::Status;
@@ -347,6 +350,172 @@ pub fn run(
         }
     }
     Ok(0)
+}
+
+/// How long `resource restart` waits for the resource to stop, and then to
+/// start again, before it gives up.
+pub const RESTART_STEP_TIMEOUT_MS: u64 = 300_000;
+/// How often `resource restart` looks at the cluster while it waits.
+const RESTART_POLL_MS: u64 = 250;
+
+/// The nodes where `rsc` (a primitive, or any member of a group) is
+/// active, as the CIB's status says.
+fn active_nodes(cib: &Cib, rsc: &str) -> Vec<String> {
+    let members: Vec<String> = match cib.configuration.group(rsc) {
+        Some(g) => g.primitives.iter().map(|p| p.id.clone()).collect(),
+        None => vec![rsc.to_string()],
+    };
+    let state = crate::core::scheduler::current_state(cib, super::now());
+    let mut nodes: Vec<String> = state
+        .resources
+        .iter()
+        .filter(|r| members.contains(&r.id))
+        .flat_map(|r| r.running_on.iter().cloned())
+        .collect();
+    nodes.sort();
+    nodes.dedup();
+    nodes
+}
+
+/// `target-role` of a primitive or a group, as configured.
+fn target_role(cib: &Cib, rsc: &str) -> Option<String> {
+    use crate::core::cib::SetKind;
+    let c = &cib.configuration;
+    let sets = match (c.primitive(rsc), c.group(rsc)) {
+        (Some(p), _) => &p.sets,
+        (None, Some(g)) => &g.sets,
+        (None, None) => return None,
+    };
+    sets.iter()
+        .filter(|s| s.kind == SetKind::Meta)
+        .find_map(|s| s.get("target-role"))
+        .map(str::to_string)
+}
+
+/// Polls `look` until it says done (`Some`), at most `timeout_ms`; `None`
+/// when the time ran out.
+fn wait_until<T>(
+    timeout_ms: u64,
+    poll_ms: u64,
+    mut look: impl FnMut() -> Result<Option<T>, CliError>,
+) -> Result<Option<T>, CliError> {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(v) = look()? {
+            return Ok(Some(v));
+        }
+        if start.elapsed().as_millis() as u64 >= timeout_ms {
+            return Ok(None);
+        }
+        // The command line is a synchronous client with no runtime: it
+        // waits between two looks at the daemon (never in the core).
+        #[allow(clippy::disallowed_methods)]
+        std::thread::sleep(std::time::Duration::from_millis(poll_ms));
+    }
+}
+
+/// `resource restart RSC` as `crm_resource --restart` does it: the
+/// resource's `target-role` set to `Stopped` (through the configuration's
+/// compare-and-swap), a wait until the cluster has stopped it everywhere,
+/// then the previous `target-role` back (removed when there was none) and
+/// a wait until it runs again. Each step is said on standard error; when
+/// a wait times out the previous `target-role` is restored and the
+/// command fails. Restarting on one node only is refused.
+fn restart(
+    daemon: &mut Daemon,
+    rsc: &str,
+    node: Option<&str>,
+    step_timeout_ms: u64,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    if let Some(n) = node {
+        return Err(CliError::rejected(format!(
+            "restarting {rsc} only on {n} is not supported: 'warden resource restart {rsc}' restarts it where it runs; nothing was changed"
+        )));
+    }
+    let cib = daemon.get_cib(false)?;
+    let c = &cib.configuration;
+    if c.primitive(rsc).is_none() && c.group(rsc).is_none() {
+        return Err(CliError::rejected(format!(
+            "unable to find a resource/group: {rsc} (clones and bundles cannot be restarted this way); nothing was changed"
+        )));
+    }
+    let was_on = active_nodes(&cib, rsc);
+    if was_on.is_empty() {
+        return Err(CliError::rejected(format!(
+            "{rsc} is not running: nothing to restart"
+        )));
+    }
+    let previous = target_role(&cib, rsc);
+    let set_role = |daemon: &mut Daemon, value: &str| -> Result<(), CliError> {
+        let cmd = Command::ResourceMeta {
+            id: rsc.to_string(),
+            meta: vec![("target-role".to_string(), value.to_string())],
+        };
+        let ctx = super::edit::Ctx {
+            force: false,
+            agents: &super::SystemAgents,
+        };
+        daemon
+            .edit(|cib| super::edit::apply(cib, &cmd, &ctx))
+            .map(|_| ())
+    };
+    let restore = |daemon: &mut Daemon| set_role(daemon, previous.as_deref().unwrap_or(""));
+    let _ = writeln!(
+        err,
+        "Stopping {rsc} (running on {}): target-role=Stopped",
+        was_on.join(", ")
+    );
+    set_role(daemon, "Stopped")?;
+    let stopped = wait_until(step_timeout_ms, RESTART_POLL_MS, || {
+        let cib = daemon.get_cib(false)?;
+        Ok(active_nodes(&cib, rsc).is_empty().then_some(()))
+    });
+    match stopped {
+        Ok(Some(())) => {}
+        Ok(None) | Err(_) => {
+            let why = match stopped {
+                Err(e) => format!("while waiting for it to stop: {e}"),
+                _ => format!("it did not stop within {}s", step_timeout_ms.div_ceil(1000)),
+            };
+            let restored = restore(daemon);
+            return Err(CliError::rejected(format!(
+                "{rsc} was not restarted: {why}; {}",
+                match restored {
+                    Ok(()) => "its target-role was restored".to_string(),
+                    Err(e) => format!("restoring its target-role failed too: {e}"),
+                }
+            )));
+        }
+    }
+    let _ = writeln!(
+        err,
+        "{rsc} stopped; starting it again: target-role {}",
+        match &previous {
+            Some(v) => format!("back to {v}"),
+            None => "removed".to_string(),
+        }
+    );
+    restore(daemon)?;
+    let running = wait_until(step_timeout_ms, RESTART_POLL_MS, || {
+        let cib = daemon.get_cib(false)?;
+        let on = active_nodes(&cib, rsc);
+        Ok((!on.is_empty()).then_some(on))
+    })?;
+    match running {
+        Some(on) => {
+            emit(
+                out,
+                &format!("{rsc} successfully restarted (running on {})\n", on.join(", ")),
+            )?;
+            Ok(())
+        }
+        None => Err(CliError::rejected(format!(
+            "{rsc} was stopped and its target-role restored, but it did not start again within {}s: see 'warden status'",
+            step_timeout_ms.div_ceil(1000)
+        ))),
+    }
 }
 
 /// `stonith confirm` asks first, as pcs does, unless `--force`.
@@ -448,6 +617,48 @@ pub fn render_history(events: &[FenceEvent]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wait_gives_up_after_its_timeout_and_stops_at_the_first_answer() {
+        let mut calls = 0;
+        let got = wait_until(30, 5, || {
+            calls += 1;
+            Ok(None::<()>)
+        })
+        .unwrap();
+        assert_eq!(got, None);
+        assert!(calls >= 2, "it looked again before giving up: {calls}");
+        let mut calls = 0;
+        let got = wait_until(10_000, 1, || {
+            calls += 1;
+            Ok((calls == 3).then_some("n1"))
+        })
+        .unwrap();
+        assert_eq!((got, calls), (Some("n1"), 3));
+        let failed: Result<Option<()>, CliError> =
+            wait_until(10_000, 1, || Err(CliError::rejected("gone")));
+        assert!(failed.is_err());
+    }
+
+    #[test]
+    fn a_groups_activity_is_any_members_and_target_role_is_read_from_meta() {
+        let text = r#"<cib epoch="1" num_updates="0" admin_epoch="0"><configuration><crm_config/>
+          <nodes><node id="1" uname="n1"/><node id="2" uname="n2"/></nodes>
+          <resources><group id="g"><meta_attributes id="g-meta"><nvpair id="g-tr" name="target-role" value="Started"/></meta_attributes>
+            <primitive id="a" class="ocf" provider="heartbeat" type="Dummy"/>
+            <primitive id="b" class="ocf" provider="heartbeat" type="Dummy"/></group>
+            <primitive id="c" class="ocf" provider="heartbeat" type="Dummy"/></resources>
+          <constraints/></configuration>
+          <status><node_state id="2" uname="n2" in_ccm="true" crmd="online" join="member" expected="member"><lrm id="2"><lrm_resources>
+            <lrm_resource id="b" class="ocf" provider="heartbeat" type="Dummy">
+              <lrm_rsc_op id="b_last_0" operation_key="b_start_0" operation="start" transition-key="1:1:0:x" transition-magic="0:0;1:1:0:x" call-id="3" rc-code="0" op-status="0" interval="0"/>
+            </lrm_resource></lrm_resources></lrm></node_state></status></cib>"#;
+        let cib = cib::parse(text, "t").cib.unwrap();
+        assert_eq!(active_nodes(&cib, "g"), ["n2"]);
+        assert!(active_nodes(&cib, "c").is_empty());
+        assert_eq!(target_role(&cib, "g").as_deref(), Some("Started"));
+        assert_eq!(target_role(&cib, "c"), None);
+    }
 
     #[test]
     fn history_lines_read_like_stonith_admin() {

@@ -284,6 +284,14 @@ impl Controller {
         }
     }
 
+    /// The `do_shutdown` of `reference` was delivered.
+    pub fn on_shutdown_done(&mut self, reference: &ActionRef) {
+        let id = ActionId(reference.action);
+        if let Some(t) = self.current(reference) {
+            t.finish(id, true);
+        }
+    }
+
     /// The fencer could not fence for `reference`.
     pub fn on_fence_failed(&mut self, reference: &ActionRef, given_up: bool) {
         let id = ActionId(reference.action);
@@ -513,12 +521,37 @@ impl Controller {
                 t.start(id, None);
                 t.finish(id, true);
             }
-            GraphActionKind::Shutdown { .. } => {
-                // Nothing asks to shut down through the cluster here; the
-                // scheduler only emits this for nodes whose `shutdown`
-                // attribute is set.
-                t.start(id, None);
-                t.finish(id, true);
+            GraphActionKind::Shutdown { node } => {
+                // The scheduler emits this for a node whose `shutdown`
+                // attribute is set, after every stop there: the node may
+                // leave. Confirmed when the message is delivered.
+                t.start(id, Some(ctx.now.plus_ms(cluster_delay_ms)));
+                if !is_member(&node) {
+                    t.finish(id, false);
+                    return;
+                }
+                // A node leaves cleanly only with nothing running: what is
+                // unmanaged there (maintenance) or failed to stop would be
+                // taken as stopped once it is gone, and started elsewhere.
+                // It stays until that changes; the next change schedules
+                // again (its daemon's escalation bounds the wait).
+                let state = scheduler::current_state(ctx.cib, ctx.now);
+                let still: Vec<String> = state
+                    .resources
+                    .iter()
+                    .filter(|r| r.running_on.contains(&node))
+                    .map(|r| r.id.clone())
+                    .collect();
+                if !still.is_empty() {
+                    t.finish(id, false);
+                    self.quiet_failure = true;
+                    out.push(Out::Log(Decision::Warning(format!(
+                        "{node} cannot leave cleanly yet: {} still active there (unmanaged, or not stopped)",
+                        still.join(", ")
+                    ))));
+                    return;
+                }
+                out.push(Out::Broadcast(Message::Shutdown { node, reference }));
             }
             GraphActionKind::Resource {
                 request,

@@ -88,6 +88,10 @@ pub enum Event {
     },
     /// `poll_timeout()` was reached.
     Timer,
+    /// The node is asked to stop (SIGTERM): it asks the cluster to stop
+    /// or move its resources, and says [`Effect::ShutdownComplete`] once
+    /// it may leave.
+    Shutdown,
 }
 
 /// Everything a node asks of the world.
@@ -117,13 +121,20 @@ pub enum Effect {
     PersistCib {
         version: Version,
     },
-    /// Answer a client request.
+    /// Answer a client request. `conflict`: a configuration replace was
+    /// refused because the configuration is now at this version (the
+    /// client reads again and retries).
     Reply {
         request_id: u64,
         result: Result<String, String>,
+        conflict: Option<Version>,
     },
     /// A decision worth a log line.
     Log(Decision),
+    /// The shutdown this node asked for is done: its resources are stopped
+    /// and the cluster expects it down, so it may leave now without being
+    /// fenced.
+    ShutdownComplete,
 }
 
 impl fmt::Debug for Effect {
@@ -150,12 +161,18 @@ impl fmt::Debug for Effect {
                 f.debug_struct("KillFenceAgent").field("run", run).finish()
             }
             Effect::PersistCib { version } => write!(f, "PersistCib({version})"),
-            Effect::Reply { request_id, result } => f
+            Effect::Reply {
+                request_id,
+                result,
+                conflict,
+            } => f
                 .debug_struct("Reply")
                 .field("request_id", request_id)
                 .field("result", result)
+                .field("conflict", conflict)
                 .finish(),
             Effect::Log(d) => write!(f, "Log({d})"),
+            Effect::ShutdownComplete => f.write_str("ShutdownComplete"),
         }
     }
 }
@@ -204,11 +221,40 @@ pub enum Message {
         action: String,
         interval_ms: u64,
     },
-    /// Fencing asked for by `reference` failed.
+    /// Fencing asked for by `reference` (a transition's action) or by
+    /// `client` (an operator) failed.
     FenceFailed {
         target: String,
-        reference: ActionRef,
+        reference: Option<ActionRef>,
         given_up: bool,
+        #[serde(default)]
+        client: Option<ClientRef>,
+        /// The fencer's reason.
+        #[serde(default)]
+        reason: String,
+        /// The fencing action asked for.
+        #[serde(default)]
+        action: String,
+        /// The node whose fencer tried.
+        #[serde(default)]
+        executor: String,
+        #[serde(default)]
+        completed_ms: Option<i64>,
+    },
+    /// A node's transient attributes, whole (a shutdown request sets
+    /// `shutdown`).
+    Attributes {
+        node: String,
+        attrs: BTreeMap<String, String>,
+    },
+    /// The DC lets `node` leave: its resources are stopped (`do_shutdown`).
+    Shutdown {
+        node: String,
+        reference: ActionRef,
+    },
+    /// `node` leaves: its own executor runs nothing the cluster manages.
+    Leaving {
+        node: String,
     },
     /// A client request, applied by every member in order.
     Client {
@@ -221,16 +267,7 @@ pub enum Message {
     },
 }
 
-/// A CIB as text on the wire; `Debug` shows only its size (it holds
-/// secrets).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CibText(pub String);
-
-impl fmt::Debug for CibText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CibText({} bytes)", self.0.len())
-    }
-}
+pub use crate::core::replication::CibText;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryUpdate {
@@ -259,6 +296,12 @@ pub struct FencedNote {
     /// itself is delivered in the view in which the fencing completed).
     pub view_seq: u64,
     pub reference: Option<ActionRef>,
+    /// The operator's request this answers (manual fencing).
+    #[serde(default)]
+    pub client: Option<ClientRef>,
+    /// When it completed (ms since the epoch, the executor's clock).
+    #[serde(default)]
+    pub completed_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -268,8 +311,18 @@ pub struct FenceOrder {
     /// `reboot`, `off` or `on`.
     pub action: String,
     pub delay_ms: u64,
-    pub reference: ActionRef,
+    pub reference: Option<ActionRef>,
     pub view_seq: u64,
+    #[serde(default)]
+    pub client: Option<ClientRef>,
+}
+
+/// Which operator request a fencing answers: the node that received it
+/// and its id there.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ClientRef {
+    pub origin: String,
+    pub request_id: u64,
 }
 
 /// An action for one node, from the DC.
@@ -416,6 +469,14 @@ pub enum Decision {
         origin: String,
         what: String,
         result: Result<String, String>,
+    },
+    /// `node` asked to shut down.
+    ShutdownRequested {
+        node: String,
+    },
+    /// `node`'s resources are stopped: it may leave.
+    ShutdownAllowed {
+        node: String,
     },
     Warning(String),
 }
@@ -572,6 +633,14 @@ impl fmt::Display for Decision {
                 Ok(done) => write!(f, "request from {origin}: {what}: {done}"),
                 Err(e) => write!(f, "request from {origin}: {what}: refused: {e}"),
             },
+            Decision::ShutdownRequested { node } => write!(
+                f,
+                "{node} asks to shut down: its resources are stopped or moved first"
+            ),
+            Decision::ShutdownAllowed { node } => write!(
+                f,
+                "{node} may leave the cluster: its resources are stopped"
+            ),
             Decision::Warning(w) => write!(f, "warning: {w}"),
         }
     }
@@ -736,6 +805,23 @@ struct FenceOp {
     view_seq: u64,
     /// Run for another node's controller: report failures by message.
     for_peer: bool,
+    /// An operator's request: its origin answers when the result is
+    /// delivered.
+    client: Option<ClientRef>,
+}
+
+/// How many fencing results of other nodes' fencers a node keeps for its
+/// history (its own fencer keeps its own).
+pub const MAX_PEER_FENCE_HISTORY: usize = 500;
+
+/// Who a fencing is for: a transition's action, an operator's request.
+#[derive(Debug, Clone)]
+struct FenceFor {
+    reference: Option<ActionRef>,
+    client: Option<ClientRef>,
+    view_seq: u64,
+    /// Run for another node's controller: report failures by message.
+    for_peer: bool,
 }
 
 /// One node.
@@ -762,6 +848,19 @@ pub struct Node {
     controller: Option<Controller>,
     /// Client requests broadcast and not yet delivered.
     pending_clients: Vec<u64>,
+    /// Fence requests of this node's clients, delivered and waiting for
+    /// their result: request id -> the node whose fencer carries it out.
+    pending_fences: BTreeMap<u64, String>,
+    /// Fencing results other nodes' fencers delivered, oldest first
+    /// (bounded by [`MAX_PEER_FENCE_HISTORY`]).
+    peer_fence_history: VecDeque<fencer::HistoryEntry>,
+    /// This node asked to shut down (SIGTERM).
+    shutting_down: bool,
+    /// [`Effect::ShutdownComplete`] was emitted.
+    shutdown_complete: bool,
+    /// The DC let this node go but its executor disagreed: it asks again
+    /// once its one-shot actions are done.
+    shutdown_blocked: bool,
     /// When this node handled its first event (its start).
     started_at: Option<Timestamp>,
     /// Alone since start: the DC role waits until then for the other
@@ -816,6 +915,11 @@ impl Node {
             fenced_unconfirmed: std::collections::BTreeSet::new(),
             controller: None,
             pending_clients: Vec::new(),
+            pending_fences: BTreeMap::new(),
+            peer_fence_history: VecDeque::new(),
+            shutting_down: false,
+            shutdown_complete: false,
+            shutdown_blocked: false,
             started_at: None,
             dc_wait_until: None,
             joined_peers: false,
@@ -876,9 +980,23 @@ impl Node {
         &self.lrm.attrs
     }
 
-    /// The fencer's history, oldest first.
-    pub fn fence_history(&self) -> impl Iterator<Item = &fencer::HistoryEntry> {
-        self.fencer.history()
+    /// The fencing history this node knows: its own fencer's operations
+    /// (pending ones included) and the results other members' fencers
+    /// delivered, oldest first.
+    pub fn fence_history(&self) -> Vec<fencer::HistoryEntry> {
+        let mut v: Vec<fencer::HistoryEntry> = self
+            .fencer
+            .history()
+            .chain(self.peer_fence_history.iter())
+            .cloned()
+            .collect();
+        v.sort_by_key(|h| (h.completed_ms.unwrap_or(u64::MAX), h.requested_ms));
+        v
+    }
+
+    /// Whether this node asked to shut down.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down
     }
 
     pub fn poll_effect(&mut self) -> Option<Effect> {
@@ -913,6 +1031,7 @@ impl Node {
                 request,
             } => self.on_client(now, request_id, request),
             Event::Timer => self.on_timer(now),
+            Event::Shutdown => self.on_shutdown(now),
         }
         self.after(now, before);
     }
@@ -954,6 +1073,24 @@ impl Node {
                 result: Err(
                     "the membership changed before the request was applied; try again".to_string(),
                 ),
+                conflict: None,
+            });
+        }
+        // A fencing whose executor left will not be answered by it.
+        let gone: Vec<(u64, String)> = self
+            .pending_fences
+            .iter()
+            .filter(|(_, ex)| !view.members.iter().any(|m| &m.name == *ex))
+            .map(|(id, ex)| (*id, ex.clone()))
+            .collect();
+        for (id, ex) in gone {
+            self.pending_fences.remove(&id);
+            self.effects.push_back(Effect::Reply {
+                request_id: id,
+                result: Err(format!(
+                    "{ex}, which was carrying out the fencing, left the cluster before the result was known; see 'warden stonith history'"
+                )),
+                conflict: None,
             });
         }
         self.log(Decision::View {
@@ -1242,6 +1379,32 @@ impl Node {
                 if let Some(c) = &mut self.controller {
                     c.on_fenced(&f.target, f.reference.as_ref(), &mut outs);
                 }
+                if f.origin != self.name {
+                    self.record_peer_fencing(
+                        &f.target,
+                        &f.action,
+                        &f.origin,
+                        f.client.as_ref(),
+                        f.devices.clone(),
+                        Ok(()),
+                        f.completed_ms,
+                    );
+                }
+                if let Some(c) = f.client.as_ref().filter(|c| c.origin == self.name) {
+                    if self.pending_fences.remove(&c.request_id).is_some() {
+                        self.effects.push_back(Effect::Reply {
+                            request_id: c.request_id,
+                            result: Ok(format!(
+                                "{} fenced ({}) by {} ({})",
+                                f.target,
+                                f.action,
+                                f.origin,
+                                f.devices.join(", ")
+                            )),
+                            conflict: None,
+                        });
+                    }
+                }
             }
             Message::Fence(o) => {
                 if o.executor == self.name {
@@ -1251,9 +1414,12 @@ impl Node {
                         &o.target,
                         action,
                         o.delay_ms,
-                        o.reference,
-                        o.view_seq,
-                        true,
+                        FenceFor {
+                            reference: o.reference,
+                            client: o.client,
+                            view_seq: o.view_seq,
+                            for_peer: true,
+                        },
                     );
                 }
             }
@@ -1268,12 +1434,90 @@ impl Node {
                 }
             }
             Message::FenceFailed {
-                target: _,
+                target,
                 reference,
                 given_up,
+                client,
+                reason,
+                action,
+                executor,
+                completed_ms,
             } => {
+                if let (Some(c), Some(r)) = (&mut self.controller, &reference) {
+                    c.on_fence_failed(r, given_up);
+                }
+                if executor != self.name && !executor.is_empty() {
+                    self.record_peer_fencing(
+                        &target,
+                        &action,
+                        &executor,
+                        client.as_ref(),
+                        Vec::new(),
+                        Err(reason.clone()),
+                        completed_ms,
+                    );
+                }
+                if let Some(c) = client.as_ref().filter(|c| c.origin == self.name) {
+                    if self.pending_fences.remove(&c.request_id).is_some() {
+                        self.effects.push_back(Effect::Reply {
+                            request_id: c.request_id,
+                            result: Err(format!("fencing {target} failed: {reason}")),
+                            conflict: None,
+                        });
+                    }
+                }
+            }
+            Message::Attributes { node, attrs } => {
+                replication::set_node_attrs(&mut self.cib, &node, &attrs);
                 if let Some(c) = &mut self.controller {
-                    c.on_fence_failed(&reference, given_up);
+                    let reason = if attrs.contains_key("shutdown") {
+                        format!("{node} asks to shut down")
+                    } else {
+                        format!("the attributes of {node} changed")
+                    };
+                    c.invalidate(&reason, &mut outs);
+                }
+                if attrs.contains_key("shutdown") && self.controller.is_some() {
+                    self.log(Decision::ShutdownRequested { node: node.clone() });
+                }
+            }
+            Message::Shutdown { node, reference } => {
+                // Sent by the DC once the node's resources are stopped
+                // (the scheduler orders every stop there before
+                // `do_shutdown`). Every member now expects the node down,
+                // so its leaving is clean (no fencing).
+                // The node itself has the last word: it leaves only if
+                // its own executor agrees.
+                let from_dc = self.dc.as_ref().is_some_and(|dc| dc.name == from);
+                if from_dc {
+                    if let Some(c) = &mut self.controller {
+                        c.on_shutdown_done(&reference);
+                    }
+                    if node == self.name && self.shutting_down && !self.shutdown_complete {
+                        match self.may_leave(now) {
+                            Ok(()) => self.broadcast(Message::Leaving { node }),
+                            Err(why) => {
+                                self.shutdown_blocked = true;
+                                self.log(Decision::Warning(format!(
+                                    "this node cannot leave yet: {why}; it asks again once its actions are done"
+                                )));
+                            }
+                        }
+                    }
+                }
+            }
+            Message::Leaving { node } => {
+                // Every member now expects the node down, so its leaving
+                // the view is clean (no fencing).
+                if from == node {
+                    replication::mark_leaving(&mut self.cib, &node);
+                    if self.controller.is_some() {
+                        self.log(Decision::ShutdownAllowed { node: node.clone() });
+                    }
+                    if node == self.name && self.shutting_down && !self.shutdown_complete {
+                        self.shutdown_complete = true;
+                        self.effects.push_back(Effect::ShutdownComplete);
+                    }
                 }
             }
             Message::Client {
@@ -1281,40 +1525,220 @@ impl Node {
                 request_id,
                 request,
                 at,
-            } => {
-                let members = self.member_names();
-                let result =
-                    replication::apply_request(&mut self.cib, &request, &members, Timestamp(at));
-                if result.is_ok() {
-                    if let ClientRequest::Cleanup { rsc, node } = &request {
-                        if node.as_ref().is_none_or(|n| *n == self.name) {
-                            let targets = replication::cleanup_targets(&self.cib, rsc.as_deref());
-                            for r in targets {
-                                self.forget(&r, true, None);
-                            }
-                        }
-                    }
-                    if let Some(c) = &mut self.controller {
-                        c.invalidate(&format!("request: {}", request.describe()), &mut outs);
-                    }
-                }
-                if origin == self.name {
-                    self.pending_clients.retain(|id| *id != request_id);
-                    self.effects.push_back(Effect::Reply {
-                        request_id,
-                        result: result.clone(),
-                    });
-                }
-                if self.controller.is_some() {
-                    self.log(Decision::Request {
-                        origin,
-                        what: request.describe(),
-                        result,
-                    });
-                }
-            }
+            } => self.on_request(now, from, origin, request_id, request, at, &mut outs),
         }
         self.run_outs(now, outs);
+    }
+
+    /// A client request, delivered: every member decides the same.
+    #[allow(clippy::too_many_arguments)]
+    fn on_request(
+        &mut self,
+        now: Timestamp,
+        _from: String,
+        origin: String,
+        request_id: u64,
+        request: ClientRequest,
+        at: i64,
+        outs: &mut Vec<Out>,
+    ) {
+        let mine = origin == self.name;
+        if mine {
+            self.pending_clients.retain(|id| *id != request_id);
+        }
+        let mut conflict = None;
+        let members = self.member_names();
+        let result = match &request {
+            ClientRequest::ReplaceConfiguration { expected, cib } => {
+                replication::replace_configuration(&mut self.cib, *expected, &cib.0).map_err(|e| {
+                    if let replication::ReplaceRefusal::Conflict(v) = &e {
+                        conflict = Some(*v);
+                    }
+                    e.to_string()
+                })
+            }
+            ClientRequest::Fence { target, off } => {
+                match self.manual_fence(now, &origin, request_id, target, *off) {
+                    Ok(executor) => {
+                        if mine {
+                            // Answered when the result is delivered.
+                            self.pending_fences.insert(request_id, executor.clone());
+                        }
+                        Ok(format!("{executor} fences {target}"))
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            ClientRequest::FenceConfirm { target } => self.confirm_down(now, &origin, target, outs),
+            _ => replication::apply_request(&mut self.cib, &request, &members, Timestamp(at)),
+        };
+        let deferred = matches!(request, ClientRequest::Fence { .. }) && result.is_ok();
+        if result.is_ok() && !deferred {
+            if let ClientRequest::Cleanup { rsc, node } = &request {
+                if node.as_ref().is_none_or(|n| *n == self.name) {
+                    let targets = replication::cleanup_targets(&self.cib, rsc.as_deref());
+                    for r in targets {
+                        self.forget(&r, true, None);
+                    }
+                }
+            }
+            if let Some(c) = &mut self.controller {
+                c.invalidate(&format!("request: {}", request.describe()), outs);
+            }
+        }
+        if mine && !deferred {
+            self.effects.push_back(Effect::Reply {
+                request_id,
+                result: result.clone(),
+                conflict,
+            });
+        }
+        if self.controller.is_some() {
+            self.log(Decision::Request {
+                origin,
+                what: request.describe(),
+                result,
+            });
+        }
+    }
+
+    /// Every member's part of an operator's fence request: the DC's
+    /// fencer carries it out (another member's when the DC is the target);
+    /// returns that node's name, or why nothing is done.
+    fn manual_fence(
+        &mut self,
+        now: Timestamp,
+        origin: &str,
+        request_id: u64,
+        target: &str,
+        off: bool,
+    ) -> Result<String, String> {
+        if self.cib.configuration.node(target).is_none() {
+            return Err(format!("node '{target}' is not a cluster node"));
+        }
+        let view = self.view.clone().expect("a delivered request has a view");
+        let Some(dc) = self.dc.clone() else {
+            return Err("the partition has no DC yet; try again".to_string());
+        };
+        let executor = if target == dc.name {
+            view.members
+                .iter()
+                .filter(|m| m.name != dc.name)
+                .min_by_key(|m| m.id)
+                .map(|m| m.name.clone())
+                .unwrap_or_else(|| dc.name.clone())
+        } else {
+            dc.name.clone()
+        };
+        if executor == self.name {
+            let action = if off {
+                FenceAction::Off
+            } else {
+                FenceAction::Reboot
+            };
+            self.start_fencing(
+                now,
+                target,
+                action,
+                0,
+                FenceFor {
+                    reference: None,
+                    client: Some(ClientRef {
+                        origin: origin.to_string(),
+                        request_id,
+                    }),
+                    view_seq: view.seq,
+                    for_peer: executor != dc.name,
+                },
+            );
+        }
+        Ok(executor)
+    }
+
+    /// Every member's part of `stonith confirm`: refused for a member;
+    /// otherwise the target is recorded fenced (by "manual"), fencing
+    /// still trying to reach it is complete, and the DC looks again.
+    fn confirm_down(
+        &mut self,
+        now: Timestamp,
+        origin: &str,
+        target: &str,
+        outs: &mut Vec<Out>,
+    ) -> Result<String, String> {
+        if self.cib.configuration.node(target).is_none() {
+            return Err(format!("node '{target}' is not a cluster node"));
+        }
+        if self.member_names().iter().any(|m| m == target) {
+            return Err(format!(
+                "{target} is a member of the cluster: it is not down"
+            ));
+        }
+        replication::mark_fenced(&mut self.cib, target);
+        self.fencing_given_up.remove(target);
+        let id = self.next_fence_op;
+        self.next_fence_op += 1;
+        // The fencer completes its operations against the target (their
+        // notes confirm the transitions that wait for them) and records
+        // the confirmation in its history.
+        self.fencer_input(
+            now,
+            FencerInput::Confirm {
+                id,
+                target: target.to_string(),
+                origin: origin.to_string(),
+            },
+        );
+        if let Some(c) = &mut self.controller {
+            c.invalidate(
+                &format!("{target} was confirmed down by the operator"),
+                outs,
+            );
+        }
+        Ok(format!(
+            "{target} is recorded as fenced (confirmed by the operator on {origin})"
+        ))
+    }
+
+    /// Records a fencing result another member's fencer delivered.
+    #[allow(clippy::too_many_arguments)]
+    fn record_peer_fencing(
+        &mut self,
+        target: &str,
+        action: &str,
+        executor: &str,
+        client: Option<&ClientRef>,
+        devices: Vec<String>,
+        result: Result<(), String>,
+        completed_ms: Option<i64>,
+    ) {
+        let at = completed_ms.map(|ms| ms.max(0) as u64);
+        let (state, reason) = match result {
+            Ok(()) => (fencer::HistoryState::Done, None),
+            Err(r) => (fencer::HistoryState::Failed, Some(r)),
+        };
+        self.peer_fence_history.push_back(fencer::HistoryEntry {
+            id: 0,
+            target: target.to_string(),
+            action: fencer::FenceAction::parse(action).unwrap_or(fencer::FenceAction::Reboot),
+            origin: client.map_or_else(|| executor.to_string(), |c| c.origin.clone()),
+            client: if client.is_some() {
+                "warden stonith fence".to_string()
+            } else {
+                "controller".to_string()
+            },
+            executor: executor.to_string(),
+            devices,
+            state,
+            attempt: 1,
+            requested_ms: at.unwrap_or(0),
+            completed_ms: at,
+            reason,
+            merged: Vec::new(),
+            power_on: None,
+        });
+        while self.peer_fence_history.len() > MAX_PEER_FENCE_HISTORY {
+            self.peer_fence_history.pop_front();
+        }
     }
 
     fn run_outs(&mut self, now: Timestamp, outs: Vec<Out>) {
@@ -1347,11 +1771,21 @@ impl Node {
                             target,
                             action: action.as_str().to_string(),
                             delay_ms,
-                            reference,
+                            reference: Some(reference),
                             view_seq,
+                            client: None,
                         }))),
                         None => self.start_fencing(
-                            now, &target, action, delay_ms, reference, view_seq, false,
+                            now,
+                            &target,
+                            action,
+                            delay_ms,
+                            FenceFor {
+                                reference: Some(reference),
+                                client: None,
+                                view_seq,
+                                for_peer: false,
+                            },
                         ),
                     }
                 }
@@ -1359,28 +1793,34 @@ impl Node {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn start_fencing(
         &mut self,
         now: Timestamp,
         target: &str,
         action: FenceAction,
         delay_ms: u64,
-        reference: ActionRef,
-        view_seq: u64,
-        for_peer: bool,
+        what: FenceFor,
     ) {
         let id = self.next_fence_op;
         self.next_fence_op += 1;
+        let origin = what
+            .client
+            .as_ref()
+            .map_or_else(|| self.name.clone(), |c| c.origin.clone());
+        let manual = what.client.is_some();
         self.fence_ops.insert(
             id,
             FenceOp {
-                reference: Some(reference),
-                view_seq,
-                for_peer,
+                reference: what.reference,
+                view_seq: what.view_seq,
+                for_peer: what.for_peer,
+                client: what.client,
             },
         );
-        let mut req = FenceRequest::new(id, target, &self.name);
+        let mut req = FenceRequest::new(id, target, &origin);
+        if manual {
+            req.client = "warden stonith fence".to_string();
+        }
         req.action = Some(match action {
             FenceAction::Reboot => fencer::FenceAction::Reboot,
             FenceAction::Off => fencer::FenceAction::Off,
@@ -1609,6 +2049,7 @@ impl Node {
         let rsc = req.rsc_id.clone();
         let m = self.history_update(&rsc, reference, Some(note));
         self.broadcast(m);
+        self.retry_blocked_shutdown();
     }
 
     // ---- fencing --------------------------------------------------------
@@ -1649,6 +2090,8 @@ impl Node {
                                 origin: self.name.clone(),
                                 view_seq: op.view_seq,
                                 reference: op.reference,
+                                client: op.client,
+                                completed_ms: Some(now.millis()),
                             })));
                         }
                         other => {
@@ -1662,6 +2105,7 @@ impl Node {
                                 }
                                 FenceResult::Success => unreachable!(),
                             };
+                            let reason_text = reason.clone();
                             self.log(Decision::FencingFailed {
                                 target: target.clone(),
                                 reason,
@@ -1682,17 +2126,23 @@ impl Node {
                                     retry_in_ms: retry_ms,
                                 });
                             }
-                            match (&mut self.controller, &op.reference) {
-                                (_, Some(r)) if op.for_peer => {
-                                    let m = Message::FenceFailed {
-                                        target: target.clone(),
-                                        reference: r.clone(),
-                                        given_up,
-                                    };
-                                    self.broadcast(m);
-                                }
-                                (Some(c), Some(r)) => c.on_fence_failed(r, given_up),
-                                _ => {}
+                            if op.for_peer || op.client.is_some() {
+                                // The controller that asked, or the
+                                // operator's node, learns it by message.
+                                let m = Message::FenceFailed {
+                                    target: target.clone(),
+                                    reference: op.reference.clone(),
+                                    given_up,
+                                    client: op.client.clone(),
+                                    reason: reason_text.clone(),
+                                    action: action.as_str().to_string(),
+                                    executor: self.name.clone(),
+                                    completed_ms: Some(now.millis()),
+                                };
+                                self.broadcast(m);
+                            } else if let (Some(c), Some(r)) = (&mut self.controller, &op.reference)
+                            {
+                                c.on_fence_failed(r, given_up);
                             }
                             let _ = &mut outs;
                         }
@@ -1725,6 +2175,7 @@ impl Node {
             self.effects.push_back(Effect::Reply {
                 request_id,
                 result: Err("this node is not part of a cluster partition".to_string()),
+                conflict: None,
             });
             return;
         }
@@ -1734,6 +2185,7 @@ impl Node {
                 result: Err(format!(
                     "{MAX_PENDING_CLIENT_REQUESTS} requests are already waiting; try again"
                 )),
+                conflict: None,
             });
             return;
         }
@@ -1744,6 +2196,82 @@ impl Node {
             request,
             at: now.millis(),
         });
+    }
+
+    /// The node is asked to stop: as Pacemaker's controller, it sets its
+    /// transient attribute `shutdown` (the time, in seconds) for the
+    /// cluster to see; the DC's scheduler then stops or moves everything
+    /// here and schedules `do_shutdown`, whose delivery lets it leave. A
+    /// node that runs nothing the cluster knows of and is in no view, or
+    /// alone waiting for its first DC, leaves at once.
+    fn on_shutdown(&mut self, now: Timestamp) {
+        if self.shutting_down {
+            return;
+        }
+        self.shutting_down = true;
+        let active_here = {
+            let state = crate::core::scheduler::current_state(&self.cib, now);
+            state
+                .resources
+                .iter()
+                .any(|r| r.running_on.contains(&self.name))
+        };
+        let idle_here = self.lrm.calls.is_empty() && !active_here;
+        let no_cluster = self.view.is_none() || self.dc_wait_until.is_some();
+        if no_cluster && idle_here {
+            self.shutdown_complete = true;
+            self.effects.push_back(Effect::ShutdownComplete);
+            return;
+        }
+        self.lrm
+            .attrs
+            .insert("shutdown".to_string(), now.secs().to_string());
+        self.broadcast(Message::Attributes {
+            node: self.name.clone(),
+            attrs: self.lrm.attrs.clone(),
+        });
+    }
+
+    /// Whether this node may leave, by its own executor: nothing running
+    /// (no one-shot action in flight), nothing active as its history says,
+    /// and every configured resource known here (a cleanup forgets what a
+    /// probe has yet to find again).
+    fn may_leave(&self, now: Timestamp) -> Result<(), String> {
+        if self.lrm.busy() {
+            return Err("actions are still running here".to_string());
+        }
+        let state = crate::core::scheduler::current_state(&self.cib, now);
+        let active: Vec<&str> = state
+            .resources
+            .iter()
+            .filter(|r| r.running_on.contains(&self.name))
+            .map(|r| r.id.as_str())
+            .collect();
+        if !active.is_empty() {
+            return Err(format!("{} still active here", active.join(", ")));
+        }
+        let unknown: Vec<&str> = self
+            .cib
+            .configuration
+            .primitives()
+            .map(|p| p.id.as_str())
+            .filter(|id| !self.lrm.history.contains_key(*id))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(format!("{} not probed here", unknown.join(", ")));
+        }
+        Ok(())
+    }
+
+    /// A blocked shutdown asks again once the node's actions are done.
+    fn retry_blocked_shutdown(&mut self) {
+        if self.shutdown_blocked && !self.shutdown_complete && !self.lrm.busy() {
+            self.shutdown_blocked = false;
+            self.broadcast(Message::Attributes {
+                node: self.name.clone(),
+                attrs: self.lrm.attrs.clone(),
+            });
+        }
     }
 
     fn on_timer(&mut self, now: Timestamp) {
@@ -2061,5 +2589,542 @@ mod tests {
             cib: CibText("<cib passwd='hunter2'/>".into()),
         };
         assert!(!format!("{m:?}").contains("hunter2"));
+    }
+}
+
+/// Requests decided in the cluster's order: configuration replace,
+/// operator fencing and confirmation, clean shutdown. A small two-node
+/// harness: every broadcast is delivered to every member in one global
+/// order, actions succeed, fence agents answer as told.
+#[cfg(test)]
+mod request_tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    const CIB: &str = r#"<cib epoch="5" num_updates="0" admin_epoch="0" validate-with="pacemaker-3.9">
+  <configuration>
+    <crm_config><cluster_property_set id="o">
+      <nvpair id="o1" name="stonith-enabled" value="true"/>
+    </cluster_property_set></crm_config>
+    <nodes><node id="1" uname="n1"/><node id="2" uname="n2"/></nodes>
+    <resources>
+      <primitive id="f" class="stonith" type="fence_warden_dummy">
+        <instance_attributes id="f-ia">
+          <nvpair id="f-hl" name="pcmk_host_list" value="n1 n2"/>
+          <nvpair id="f-pw" name="password" value="hunter2"/>
+        </instance_attributes>
+      </primitive>
+      <primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/>
+    </resources>
+    <constraints>
+      <rsc_location id="d-on-n2" rsc="d" node="n2" score="50"/>
+    </constraints>
+  </configuration>
+  <status/>
+</cib>"#;
+
+    /// (node, request id, result, conflict)
+    type Answer = (usize, u64, Result<String, String>, Option<Version>);
+
+    #[derive(Default)]
+    struct Harness {
+        nodes: Vec<Node>,
+        now: i64,
+        /// Resources active per node (the agents' truth).
+        active: BTreeSet<(usize, String)>,
+        /// Fence agents answer with this exit code; `None`: they hang.
+        fence_rc: Option<i32>,
+        hung_fence_runs: Vec<(usize, RunId)>,
+        fence_actions: Vec<(usize, String, String)>,
+        replies: Vec<Answer>,
+        exited: Vec<usize>,
+        logs: Vec<String>,
+        starts: Vec<(usize, String)>,
+        queue: VecDeque<(usize, Message)>,
+        exec: VecDeque<(usize, u64, ActionRequest)>,
+        fence: VecDeque<(usize, RunId)>,
+        members: Vec<usize>,
+    }
+
+    impl Harness {
+        fn new() -> Harness {
+            let mut h = Harness {
+                now: 1_700_000_000_000,
+                fence_rc: Some(0),
+                ..Harness::default()
+            };
+            for (name, id) in [("n1", 1), ("n2", 2)] {
+                h.nodes.push(Node::new(NodeConfig {
+                    name: name.into(),
+                    id,
+                    seed: 7,
+                    cib: Some(cib::parse(CIB, "t").cib.unwrap()),
+                }));
+            }
+            h
+        }
+
+        fn t(&self) -> Timestamp {
+            Timestamp(self.now)
+        }
+
+        fn view(&mut self, seq: u64, members: &[usize]) {
+            self.members = members.to_vec();
+            let view = View {
+                seq,
+                members: members
+                    .iter()
+                    .map(|&i| Member {
+                        id: self.nodes[i].id(),
+                        name: self.nodes[i].name().to_string(),
+                    })
+                    .collect(),
+                quorate: true,
+            };
+            // Messages of the old view not yet delivered are lost.
+            self.queue.clear();
+            for &i in members {
+                let now = self.t();
+                self.nodes[i].handle(now, Event::Membership(view.clone()));
+            }
+            self.pump();
+        }
+
+        fn handle(&mut self, i: usize, ev: Event) {
+            let now = self.t();
+            self.nodes[i].handle(now, ev);
+        }
+
+        fn drain(&mut self) -> bool {
+            let mut any = false;
+            for i in 0..self.nodes.len() {
+                while let Some(e) = self.nodes[i].poll_effect() {
+                    any = true;
+                    match e {
+                        Effect::Broadcast(m) if self.members.contains(&i) => {
+                            self.queue.push_back((i, m))
+                        }
+                        Effect::RunAction { call_id, request } => {
+                            if request.action == "start" {
+                                self.starts.push((i, request.rsc_id.clone()));
+                            }
+                            self.exec.push_back((i, call_id, request))
+                        }
+                        Effect::RunFenceAgent(run) => {
+                            self.fence_actions.push((
+                                i,
+                                run.action.clone(),
+                                run.target.clone().unwrap_or_default(),
+                            ));
+                            self.fence.push_back((i, run.run))
+                        }
+                        Effect::Reply {
+                            request_id,
+                            result,
+                            conflict,
+                        } => self.replies.push((i, request_id, result, conflict)),
+                        Effect::ShutdownComplete => self.exited.push(i),
+                        Effect::Log(d) => self.logs.push(format!("{}: {d}", self.nodes[i].name())),
+                        _ => {}
+                    }
+                }
+            }
+            any
+        }
+
+        /// Runs until nothing moves (bounded).
+        fn pump(&mut self) {
+            for _ in 0..10_000 {
+                if self.drain() {
+                    continue;
+                }
+                if let Some((from, m)) = self.queue.pop_front() {
+                    let from = self.nodes[from].name().to_string();
+                    for j in self.members.clone() {
+                        self.handle(
+                            j,
+                            Event::Delivered {
+                                from: from.clone(),
+                                message: m.clone(),
+                            },
+                        );
+                    }
+                    continue;
+                }
+                if let Some((i, call_id, req)) = self.exec.pop_front() {
+                    let key = (i, req.rsc_id.clone());
+                    let rc_code = match (req.action.as_str(), req.interval_ms) {
+                        ("start", _) => {
+                            self.active.insert(key);
+                            rc::OK
+                        }
+                        ("stop", _) => {
+                            self.active.remove(&key);
+                            rc::OK
+                        }
+                        ("monitor", _) if self.active.contains(&key) => rc::OK,
+                        ("monitor", _) => rc::NOT_RUNNING,
+                        _ => rc::OK,
+                    };
+                    self.handle(
+                        i,
+                        Event::ActionFinished {
+                            call_id,
+                            result: ActionResult {
+                                rc: rc_code,
+                                status: ExecStatus::Done,
+                                exit_reason: None,
+                                output: String::new(),
+                                duration_ms: 1,
+                            },
+                        },
+                    );
+                    continue;
+                }
+                if let Some((i, run)) = self.fence.pop_front() {
+                    match self.fence_rc {
+                        Some(code) => self.handle(
+                            i,
+                            Event::FenceAgentDone {
+                                run,
+                                outcome: AgentOutcome::exit(code),
+                            },
+                        ),
+                        None => self.hung_fence_runs.push((i, run)),
+                    }
+                    continue;
+                }
+                // Nothing moves: let the earliest timer fire.
+                let next = self
+                    .members
+                    .iter()
+                    .filter_map(|&i| self.nodes[i].poll_timeout().map(|t| (t, i)))
+                    .min();
+                match next {
+                    Some((t, i)) if t.millis() <= self.now + 120_000 => {
+                        self.now = self.now.max(t.millis());
+                        self.handle(i, Event::Timer);
+                    }
+                    _ => return,
+                }
+            }
+            panic!("the harness did not settle");
+        }
+
+        fn request(&mut self, i: usize, id: u64, request: ClientRequest) {
+            self.handle(
+                i,
+                Event::Client {
+                    request_id: id,
+                    request,
+                },
+            );
+            self.pump();
+        }
+
+        fn reply(&self, id: u64) -> (usize, Result<String, String>, Option<Version>) {
+            let r = self
+                .replies
+                .iter()
+                .find(|r| r.1 == id)
+                .unwrap_or_else(|| panic!("no reply to {id}: {:?}", self.replies));
+            (r.0, r.2.clone(), r.3)
+        }
+
+        fn running(&self, rsc: &str) -> Vec<usize> {
+            self.active
+                .iter()
+                .filter(|(_, r)| r == rsc)
+                .map(|(i, _)| *i)
+                .collect()
+        }
+
+        fn up() -> Harness {
+            let mut h = Harness::new();
+            h.view(1, &[0, 1]);
+            assert!(h.nodes[0].is_dc(), "{:?}", h.logs);
+            assert_eq!(h.running("d"), [1], "{:#?}", h.logs);
+            h
+        }
+    }
+
+    fn replace(cib: &Cib, expected: Version, edit: impl Fn(String) -> String) -> ClientRequest {
+        ClientRequest::ReplaceConfiguration {
+            expected: expected.into(),
+            cib: CibText(edit(cib::to_xml(cib))),
+        }
+    }
+
+    #[test]
+    fn a_replace_applies_at_the_version_read_the_same_on_every_member() {
+        let mut h = Harness::up();
+        let read = h.nodes[1].cib().clone();
+        let v = read.version();
+        let req = replace(&read, v, |t| {
+            t.replace(
+                r#"<nvpair id="o1" name="stonith-enabled" value="true"/>"#,
+                r#"<nvpair id="o1" name="stonith-enabled" value="true"/><nvpair id="o2" name="stonith-timeout" value="90s"/>"#,
+            )
+        });
+        h.request(1, 1, req.clone());
+        let (node, result, conflict) = h.reply(1);
+        assert_eq!(node, 1);
+        assert_eq!(conflict, None);
+        let now = h.nodes[0].cib().version();
+        assert_eq!(
+            result,
+            Ok(format!("configuration replaced (now 0:{})", v.epoch + 1))
+        );
+        assert_eq!(now.epoch, v.epoch + 1);
+        assert_eq!(cib::digest(h.nodes[0].cib()), cib::digest(h.nodes[1].cib()));
+        assert_eq!(
+            h.nodes[1].cib().configuration.property("stonith-timeout"),
+            Some("90s")
+        );
+        // The same request again: the configuration moved on.
+        h.request(0, 2, req);
+        let (_, result, conflict) = h.reply(2);
+        assert_eq!(
+            result,
+            Err(format!(
+                "the configuration changed since it was read (now 0:{}); nothing was changed",
+                v.epoch + 1
+            ))
+        );
+        assert_eq!(conflict.map(|c| c.epoch), Some(v.epoch + 1));
+        // A document with errors: refused with them, nothing changed.
+        let before = cib::digest(h.nodes[0].cib());
+        let cur = h.nodes[0].cib().clone();
+        let bad = replace(&cur, cur.version(), |t| {
+            t.replace(
+                r#"<rsc_location id="d-on-n2" rsc="d" node="n2" score="50"/>"#,
+                r#"<rsc_location id="d-on-n2" rsc="nosuch" node="n2" score="50"/>"#,
+            )
+        });
+        h.request(0, 3, bad);
+        let (_, result, conflict) = h.reply(3);
+        let err = result.unwrap_err();
+        assert!(
+            err.starts_with("the new configuration was refused: ")
+                && err.contains("nosuch")
+                && err.ends_with("nothing was changed"),
+            "{err}"
+        );
+        assert_eq!(conflict, None);
+        assert_eq!(cib::digest(h.nodes[0].cib()), before);
+        assert_eq!(cib::digest(h.nodes[1].cib()), before);
+        assert!(!err.contains("hunter2"));
+    }
+
+    #[test]
+    fn an_operator_fences_the_dc_through_the_other_member_and_hears_the_result() {
+        let mut h = Harness::up();
+        h.request(
+            1,
+            7,
+            ClientRequest::Fence {
+                target: "n1".into(),
+                off: true,
+            },
+        );
+        // The DC is the target: the other member's fencer does it.
+        assert_eq!(h.fence_actions, [(1, "off".to_string(), "n1".to_string())]);
+        let (node, result, _) = h.reply(7);
+        assert_eq!(node, 1);
+        assert_eq!(result, Ok("n1 fenced (off) by n2 (f)".to_string()));
+        // Every member recorded it: n1 down and expected down.
+        for n in &h.nodes {
+            let st = n
+                .cib()
+                .status
+                .node_states
+                .iter()
+                .find(|s| s.uname.as_deref() == Some("n1"))
+                .unwrap();
+            assert_eq!(st.expected.as_deref(), Some("down"));
+        }
+        // n2's history shows the operator's request.
+        let hist = h.nodes[1].fence_history();
+        assert!(
+            hist.iter().any(|e| e.target == "n1"
+                && e.client == "warden stonith fence"
+                && e.state == fencer::HistoryState::Done),
+            "{hist:?}"
+        );
+        // An unknown node is refused at once.
+        h.request(
+            0,
+            8,
+            ClientRequest::Fence {
+                target: "n9".into(),
+                off: false,
+            },
+        );
+        assert_eq!(
+            h.reply(8).1,
+            Err("node 'n9' is not a cluster node".to_string())
+        );
+    }
+
+    #[test]
+    fn a_failed_operator_fencing_answers_with_the_fencers_reason() {
+        let mut h = Harness::up();
+        h.fence_rc = Some(1);
+        h.request(
+            0,
+            3,
+            ClientRequest::Fence {
+                target: "n2".into(),
+                off: false,
+            },
+        );
+        let (node, result, _) = h.reply(3);
+        assert_eq!(node, 0);
+        let err = result.unwrap_err();
+        assert!(err.starts_with("fencing n2 failed: "), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        // Nothing was recorded as fenced; d still runs on n2.
+        assert_eq!(h.running("d"), [1]);
+        assert!(h.nodes[1]
+            .fence_history()
+            .iter()
+            .any(|e| e.target == "n2" && e.state == fencer::HistoryState::Failed));
+    }
+
+    #[test]
+    fn confirm_is_refused_for_a_member_and_completes_a_hung_fencing() {
+        let mut h = Harness::up();
+        h.request(
+            0,
+            1,
+            ClientRequest::FenceConfirm {
+                target: "n2".into(),
+            },
+        );
+        assert_eq!(
+            h.reply(1).1,
+            Err("n2 is a member of the cluster: it is not down".to_string())
+        );
+        // n2 is lost; its fencing hangs; d must wait.
+        h.fence_rc = None;
+        h.active.retain(|(i, _)| *i != 1);
+        h.starts.clear();
+        h.view(2, &[0]);
+        assert_eq!(h.fence_actions.last().map(|a| a.2.as_str()), Some("n2"));
+        assert!(h.starts.iter().all(|(_, r)| r != "d"), "{:?}", h.starts);
+        h.request(
+            0,
+            2,
+            ClientRequest::FenceConfirm {
+                target: "n2".into(),
+            },
+        );
+        assert_eq!(
+            h.reply(2).1,
+            Ok("n2 is recorded as fenced (confirmed by the operator on n1)".to_string())
+        );
+        assert_eq!(h.running("d"), [0], "{:#?}", h.logs);
+        let hist = h.nodes[0].fence_history();
+        assert!(
+            hist.iter().any(|e| e.target == "n2"
+                && e.devices == ["manual"]
+                && e.origin == "n1"
+                && e.state == fencer::HistoryState::Done),
+            "{hist:?}"
+        );
+    }
+
+    #[test]
+    fn a_shutdown_moves_the_resources_then_lets_the_node_leave_unfenced() {
+        let mut h = Harness::up();
+        h.fence_actions.clear();
+        // n2 runs d; it is asked to stop.
+        h.handle(1, Event::Shutdown);
+        h.pump();
+        assert_eq!(h.exited, [1], "{:#?}", h.logs);
+        assert_eq!(h.running("d"), [0], "d moved before n2 left");
+        assert!(h
+            .logs
+            .iter()
+            .any(|l| l == "n1: n2 may leave the cluster: its resources are stopped"));
+        for n in &h.nodes {
+            let st = n
+                .cib()
+                .status
+                .node_states
+                .iter()
+                .find(|s| s.uname.as_deref() == Some("n2"))
+                .unwrap();
+            assert_eq!(st.expected.as_deref(), Some("down"), "{}", n.name());
+        }
+        // It leaves: nobody fences it.
+        h.view(2, &[0]);
+        assert!(h.fence_actions.is_empty(), "{:?}", h.fence_actions);
+        assert!(
+            !h.logs.iter().any(|l| l.contains("fencing n2")),
+            "{:#?}",
+            h.logs
+        );
+        assert_eq!(h.running("d"), [0]);
+    }
+
+    #[test]
+    fn a_node_whose_resources_are_unmanaged_does_not_leave_until_they_stop() {
+        let mut h = Harness::up();
+        h.request(
+            0,
+            1,
+            ClientRequest::Maintenance {
+                node: Some("n2".into()),
+                on: true,
+            },
+        );
+        h.handle(1, Event::Shutdown);
+        h.pump();
+        assert!(h.exited.is_empty(), "{:#?}", h.logs);
+        assert_eq!(h.running("d"), [1], "maintenance leaves d alone");
+        assert!(
+            h.logs
+                .iter()
+                .any(|l| l.starts_with("n1: warning: n2 cannot leave cleanly yet: d")),
+            "{:#?}",
+            h.logs
+        );
+        let expected = |h: &Harness| {
+            h.nodes[0]
+                .cib()
+                .status
+                .node_states
+                .iter()
+                .find(|s| s.uname.as_deref() == Some("n2"))
+                .and_then(|s| s.expected.clone())
+        };
+        assert_eq!(expected(&h).as_deref(), Some("member"));
+        // Maintenance over: d moves, then n2 leaves.
+        h.request(
+            0,
+            2,
+            ClientRequest::Maintenance {
+                node: Some("n2".into()),
+                on: false,
+            },
+        );
+        assert_eq!(h.exited, [1], "{:#?}", h.logs);
+        assert_eq!(h.running("d"), [0]);
+        assert_eq!(expected(&h).as_deref(), Some("down"));
+    }
+
+    #[test]
+    fn a_lone_dc_shuts_its_own_resources_down() {
+        let mut h = Harness::up();
+        h.active.retain(|(i, _)| *i != 1);
+        h.fence_rc = Some(0);
+        h.view(2, &[0]);
+        assert_eq!(h.running("d"), [0], "{:#?}", h.logs);
+        h.handle(0, Event::Shutdown);
+        h.pump();
+        assert_eq!(h.exited, [0], "{:#?}", h.logs);
+        assert!(h.running("d").is_empty());
+        assert!(!h.active.iter().any(|(i, _)| *i == 0), "{:?}", h.active);
     }
 }

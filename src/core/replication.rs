@@ -695,6 +695,28 @@ pub enum ClientRequest {
         name: String,
         value: Option<String>,
     },
+    /// `cibadmin --replace` of the configuration section: the
+    /// `<configuration>` of `cib` (a whole `<cib>` document) replaces the
+    /// cluster's, if the configuration is still at `expected`'s
+    /// `admin_epoch` and `epoch` ([`replace_configuration`]).
+    ReplaceConfiguration { expected: WireVersion, cib: CibText },
+    /// `stonith_admin --reboot|--off`: the DC's fencer fences `target`;
+    /// the answer comes with the result.
+    Fence { target: String, off: bool },
+    /// `stonith_admin --confirm`: the operator asserts that `target`,
+    /// which is not a member, is down.
+    FenceConfirm { target: String },
+}
+
+/// A CIB as text on the wire; `Debug` shows only its size (it holds
+/// secrets).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CibText(pub String);
+
+impl std::fmt::Debug for CibText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CibText({} bytes)", self.0.len())
+    }
 }
 
 impl ClientRequest {
@@ -732,8 +754,115 @@ impl ClientRequest {
                 Some(v) => format!("meta {rsc} {name}={v}"),
                 None => format!("meta {rsc} {name} removed"),
             },
+            ClientRequest::ReplaceConfiguration { expected, .. } => format!(
+                "replace the configuration read at {}:{}",
+                expected.admin_epoch, expected.epoch
+            ),
+            ClientRequest::Fence { target, off } => {
+                format!("fence {target} ({})", if *off { "off" } else { "reboot" })
+            }
+            ClientRequest::FenceConfirm { target } => format!("confirm {target} is down"),
         }
     }
+}
+
+/// Why a configuration replace was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplaceRefusal {
+    /// The configuration is no longer at the version the client read.
+    Conflict(Version),
+    /// The new document does not parse or does not verify.
+    Invalid(String),
+}
+
+impl std::fmt::Display for ReplaceRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplaceRefusal::Conflict(now) => write!(
+                f,
+                "the configuration changed since it was read (now {}:{}); nothing was changed",
+                now.admin_epoch, now.epoch
+            ),
+            ReplaceRefusal::Invalid(why) => {
+                write!(
+                    f,
+                    "the new configuration was refused: {why}; nothing was changed"
+                )
+            }
+        }
+    }
+}
+
+/// `cibadmin --replace` of the configuration section, as every member
+/// applies it at delivery: refused unless the configuration is still at
+/// `expected` (`admin_epoch`, `epoch`; status updates since the read do
+/// not count), and refused with the errors of the document when it does
+/// not parse or [`cib::verify::verify`] reports errors; otherwise the
+/// configuration section is replaced (the status is the cluster's own and
+/// stays) and the epoch goes up, unless the configuration is the same.
+/// The same text gives the same result on every member.
+pub fn replace_configuration(
+    cib: &mut Cib,
+    expected: WireVersion,
+    text: &str,
+) -> Result<String, ReplaceRefusal> {
+    let now = cib.version();
+    if (now.admin_epoch, now.epoch) != (expected.admin_epoch, expected.epoch) {
+        return Err(ReplaceRefusal::Conflict(now));
+    }
+    const SOURCE: &str = "the new configuration";
+    let parsed = cib::parse(text, SOURCE);
+    let mut errors: Vec<String> = parsed
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.to_string())
+        .collect();
+    if errors.is_empty() {
+        errors = cib::verify::verify(text, SOURCE)
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.to_string())
+            .collect();
+    }
+    let new = match parsed.cib {
+        Some(c) if errors.is_empty() => c,
+        _ => {
+            if errors.is_empty() {
+                errors.push("it is not a CIB document".to_string());
+            }
+            return Err(ReplaceRefusal::Invalid(errors.join("; ")));
+        }
+    };
+    let before = configuration_text(cib);
+    cib.configuration = new.configuration;
+    if configuration_text(cib) == before {
+        return Ok("the configuration is unchanged".to_string());
+    }
+    cib.bump(Change::Configuration);
+    let v = cib.version();
+    Ok(format!(
+        "configuration replaced (now {}:{})",
+        v.admin_epoch, v.epoch
+    ))
+}
+
+/// Records that `node` was allowed to leave (its `do_shutdown` ran): it
+/// is expected down, so that its leaving the view is clean, not a loss.
+/// A status change.
+pub fn mark_leaving(cib: &mut Cib, node: &str) {
+    let st = node_state_mut(cib, node);
+    set(&mut st.expected, "down");
+    set(&mut st.crm_debug_origin, "do_shutdown");
+    cib.bump(Change::Status);
+}
+
+/// Writes `node`'s transient attributes, whole. A status change.
+pub fn set_node_attrs(cib: &mut Cib, node: &str, attrs: &BTreeMap<String, String>) {
+    let st = node_state_mut(cib, node);
+    let id = st.id.clone();
+    st.transient = transient_of(&id, attrs);
+    cib.bump(Change::Status);
 }
 
 fn node_exists(cib: &Cib, node: &str) -> Result<(), String> {
@@ -835,6 +964,13 @@ pub fn apply_request(
 ) -> Result<String, String> {
     let before = configuration_text(cib);
     let done = match req {
+        ClientRequest::ReplaceConfiguration { .. }
+        | ClientRequest::Fence { .. }
+        | ClientRequest::FenceConfirm { .. } => {
+            // The node decides these (they need the view, the fencer or a
+            // structured refusal); reaching here is a programming error.
+            return Err(format!("{} is not a configuration request", req.describe()));
+        }
         ClientRequest::Standby { node, on }
         | ClientRequest::Maintenance {
             node: Some(node),

@@ -96,7 +96,15 @@ pub struct DaemonConfig {
     pub log_level: LogLevel,
     /// Configuration versions kept in the state directory (0: none).
     pub keep_versions: usize,
+    /// How long a stop (SIGTERM) waits for the cluster to stop or move
+    /// this node's resources before the daemon exits anyway (Pacemaker's
+    /// `shutdown-escalation`, default 20 minutes): a duration such as
+    /// `"20min"`, `"90s"`.
+    pub shutdown_escalation: String,
 }
+
+/// Pacemaker's default `shutdown-escalation`.
+pub const DEFAULT_SHUTDOWN_ESCALATION: &str = "20min";
 
 impl Default for DaemonConfig {
     fn default() -> Self {
@@ -111,6 +119,7 @@ impl Default for DaemonConfig {
             agent_dirs: AgentDirs::default(),
             log_level: LogLevel::Info,
             keep_versions: cib_store::DEFAULT_KEEP_VERSIONS,
+            shutdown_escalation: DEFAULT_SHUTDOWN_ESCALATION.to_string(),
         }
     }
 }
@@ -230,6 +239,18 @@ impl DaemonConfig {
         if let Some(n) = &self.node_name {
             word("node_name", n, "a node name")?;
         }
+        match crate::core::cib::duration::parse_interval_ms(&self.shutdown_escalation) {
+            Ok(ms) if ms > 0 => {}
+            _ => {
+                return Err((
+                    "shutdown_escalation",
+                    format!(
+                        "expected a duration above zero such as \"20min\" or \"90s\", found '{}'",
+                        self.shutdown_escalation
+                    ),
+                ))
+            }
+        }
         if self.keep_versions > cib_store::MAX_KEEP_VERSIONS {
             return Err((
                 "keep_versions",
@@ -241,6 +262,15 @@ impl DaemonConfig {
             ));
         }
         Ok(())
+    }
+
+    /// [`DaemonConfig::shutdown_escalation`] in milliseconds (checked
+    /// when the file was read).
+    pub fn shutdown_escalation_ms(&self) -> u64 {
+        crate::core::cib::duration::parse_interval_ms(&self.shutdown_escalation)
+            .ok()
+            .filter(|ms| *ms > 0)
+            .unwrap_or(20 * 60 * 1000)
     }
 
     /// The node's name: the configured one, else corosync's name for the
@@ -383,6 +413,7 @@ mod tests {
             "fence_agent_dir",
             "log_level",
             "keep_versions",
+            "shutdown_escalation",
         ];
         for k in keys {
             assert!(EXAMPLE.contains(k), "{k} is not documented");
@@ -406,6 +437,7 @@ node_name = "n1"
 transport = "standalone"
 log_level = "debug"
 keep_versions = 0
+shutdown_escalation = "90s"
 
 [agent_dirs]
 ocf_root = "/opt/ocf"
@@ -417,6 +449,7 @@ ocf_root = "/opt/ocf"
         assert_eq!(c.transport, TransportKind::Standalone);
         assert_eq!(c.log_level, LogLevel::Debug);
         assert_eq!(c.keep_versions, 0);
+        assert_eq!(c.shutdown_escalation_ms(), 90_000);
         assert_eq!(c.agent_dirs.ocf_root, PathBuf::from("/opt/ocf"));
         assert_eq!(c.agent_dirs.lsb_dir, PathBuf::from("/etc/init.d"));
         let server = c.server_config();
@@ -431,7 +464,7 @@ ocf_root = "/opt/ocf"
     fn bad_input_names_the_file_the_line_and_the_key() {
         check(
             "group = \"haclient\"\nsocket_path = \"/run/x\"\n",
-            "/etc/warden/warden.toml:2: socket_path: unknown field `socket_path`, expected one of `state_dir`, `socket`, `group`, `read_only_status_for_all`, `cluster_name`, `node_name`, `transport`, `agent_dirs`, `log_level`, `keep_versions`",
+            "/etc/warden/warden.toml:2: socket_path: unknown field `socket_path`, expected one of `state_dir`, `socket`, `group`, `read_only_status_for_all`, `cluster_name`, `node_name`, `transport`, `agent_dirs`, `log_level`, `keep_versions`, `shutdown_escalation`",
         );
         check(
             "\n\ntransport = \"udp\"\n",
@@ -460,6 +493,10 @@ ocf_root = "/opt/ocf"
         check(
             "node_name = \"n 1\"\n",
             "/etc/warden/warden.toml:1: node_name: expected a node name (not empty, no spaces), found 'n 1'",
+        );
+        check(
+            "shutdown_escalation = \"soon\"\n",
+            "/etc/warden/warden.toml:1: shutdown_escalation: expected a duration above zero such as \"20min\" or \"90s\", found 'soon'",
         );
         check(
             "keep_versions = 100000\n",

@@ -20,7 +20,7 @@
 //! | `FenceConfirm { node }` | write | `Done` |
 //! | `FenceHistory { node }` | read | `FenceHistory { events }` |
 //! | `Cleanup`, `Standby`, `Maintenance`, `Move`, `Ban`, `Clear` | write | `Done`, once the change is in the CIB |
-//! | `Restart { rsc, node }` | write | `Done`, once stopped and started again |
+//! | `Restart { rsc, node }` | write | refused: the CLI restarts through `target-role` (see `cli::live`) |
 //!
 //! A request the daemon carries out and that fails is answered with
 //! `ReplyHandle::fail(message)`: the CLI prints `Error: {message}` as it is,

@@ -61,6 +61,13 @@ impl Checker {
         self.lost_active[i].extend(active);
     }
 
+    /// Node `i` left after a clean shutdown: it had joined a view since
+    /// any earlier crash (the DC let it go), so only what runs there now
+    /// is unknown to the others.
+    pub fn left_cleanly(&mut self, i: usize, active: BTreeSet<String>) {
+        self.lost_active[i] = active;
+    }
+
     pub fn fenced(&mut self, i: usize) {
         self.lost_active[i].clear();
     }

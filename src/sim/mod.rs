@@ -182,6 +182,9 @@ pub enum Fault {
         node: usize,
         request: ClientRequest,
     },
+    /// The node is asked to stop (SIGTERM to its daemon): it leaves once
+    /// the cluster stopped or moved its resources.
+    Shutdown(usize),
     Chaos(Option<Chaos>),
 }
 
@@ -287,6 +290,13 @@ enum Ev {
         outcome: AgentOutcome,
     },
     Boot {
+        node: usize,
+        inc: u64,
+    },
+    /// A node whose daemon exited after a clean shutdown leaves the group,
+    /// once what it sent before is delivered (a CPG leave is ordered after
+    /// the leaver's messages; corosync itself keeps running there).
+    Leave {
         node: usize,
         inc: u64,
     },
@@ -646,6 +656,20 @@ impl Sim {
                     self.power_on(node);
                 }
             }
+            Ev::Leave { node, inc } => {
+                if self.nodes[node].inc == inc && self.nodes[node].power == Power::On {
+                    self.trace(Some(node), "left the cluster");
+                    let active: BTreeSet<String> = self.nodes[node]
+                        .exec
+                        .agents
+                        .iter()
+                        .filter(|(_, s)| s.active())
+                        .map(|(r, _)| r.clone())
+                        .collect();
+                    self.checker.left_cleanly(node, active);
+                    self.power_off(node, false);
+                }
+            }
             Ev::Fault(f) => self.apply_fault(f),
         }
     }
@@ -706,7 +730,9 @@ impl Sim {
             // at the end of the event that made it, and nodes only crash
             // between events, so the last persisted CIB is its current one.
             Effect::PersistCib { .. } => self.nodes[i].disk_stale = true,
-            Effect::Reply { request_id, result } => {
+            Effect::Reply {
+                request_id, result, ..
+            } => {
                 let text = match &result {
                     Ok(s) => format!("request {request_id} done: {s}"),
                     Err(s) => format!("request {request_id} refused: {s}"),
@@ -715,6 +741,27 @@ impl Sim {
                     r.result = Some(result);
                 }
                 self.trace(Some(i), &text);
+            }
+            Effect::ShutdownComplete => {
+                // The daemon exits (it handles nothing more) and leaves the
+                // group once what it sent is delivered: for the others a
+                // node that left; what still ran there is the checker's
+                // concern (nothing must).
+                self.trace(Some(i), "daemon exits (clean shutdown)");
+                let n = &mut self.nodes[i];
+                if n.disk_stale {
+                    n.disk = n.node.as_ref().map(|x| x.cib().clone());
+                    n.disk_stale = false;
+                }
+                n.node = None;
+                n.timer_at = None;
+                let inc = n.inc;
+                let last_due = self.net.node_view[i]
+                    .and_then(|uid| self.net.views.get(&uid))
+                    .and_then(|v| v.msgs.iter().flat_map(|m| m.due.iter()).max().copied())
+                    .unwrap_or(self.now)
+                    .max(self.now);
+                self.schedule(last_due.plus_ms(1), Ev::Leave { node: i, inc });
             }
             Effect::Log(d) => {
                 let show = match &d {
@@ -1288,6 +1335,15 @@ impl Sim {
             }
             return id;
         }
+        // The operator's confirmation is the truth here only when the
+        // node really is off; a false one is the checker's to catch.
+        if let ClientRequest::FenceConfirm { target } = &request {
+            if let Some(t) = self.index_of(target) {
+                if self.nodes[t].power == Power::Off {
+                    self.checker.fenced(t);
+                }
+            }
+        }
         self.handle(
             i,
             Event::Client {
@@ -1412,6 +1468,12 @@ impl Sim {
             Fault::Request { node, request } => {
                 self.request(node, request);
             }
+            Fault::Shutdown(i) => {
+                if self.nodes[i].node.is_some() {
+                    self.trace(Some(i), "asked to stop (SIGTERM)");
+                    self.handle(i, Event::Shutdown);
+                }
+            }
             Fault::Chaos(c) => {
                 self.chaos = c;
                 if c.is_none() {
@@ -1433,6 +1495,7 @@ impl Sim {
             let state = match n.power {
                 Power::Off => "off".to_string(),
                 Power::Booting => "booting".to_string(),
+                Power::On if n.node.is_none() => "leaving the cluster".to_string(),
                 Power::On => {
                     let node = n.node.as_ref().expect("on means a node");
                     let mut v = match node.view() {

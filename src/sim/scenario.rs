@@ -23,7 +23,11 @@
 //! `fence-fail NODE [times K]`, `request NODE standby|unstandby N`,
 //! `request NODE move RSC N`, `request NODE ban RSC [N]`,
 //! `request NODE clear RSC [N]`, `request NODE cleanup [RSC [N]]`,
-//! `request NODE property NAME=[VALUE]`, `request NODE maintenance on|off [N]`.
+//! `request NODE property NAME=[VALUE]`, `request NODE maintenance on|off [N]`,
+//! `request NODE fence N [reboot|off]`, `request NODE confirm N`,
+//! `request NODE replace [stale] property NAME=[VALUE]|broken` (the node's
+//! CIB as it is then, edited, sent back with the version read, or one
+//! epoch behind), `shutdown NODE` (SIGTERM to its daemon).
 //! Printing commands: `status` (ground truth), `log` (the timeline since
 //! the last `log`), `settle` (says it settled), `replies`, `constraints`
 //! (the location constraints in the DC's CIB), `attributes` (the nodes'
@@ -48,11 +52,28 @@ pub enum Command {
         node: String,
         request: ClientRequest,
     },
+    /// `request NODE replace [stale] property NAME=VALUE|broken`: the
+    /// node's CIB as it is then, edited, sent back as a configuration
+    /// replace with the version read (`stale`: one epoch behind).
+    Replace {
+        node: String,
+        stale: bool,
+        edit: ReplaceEdit,
+    },
     Status,
     Log,
     Replies,
     Constraints,
     Attributes,
+}
+
+/// What a scenario's configuration replace changes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplaceEdit {
+    /// A cluster property set (an empty value removes it).
+    Property(String, Option<String>),
+    /// A colocation of resources that do not exist: verification errors.
+    Broken,
 }
 
 /// A fault naming nodes by name (resolved when the scenario runs).
@@ -75,6 +96,7 @@ pub enum FaultSpec {
         times: u32,
     },
     FenceFail(String, u32),
+    Shutdown(String),
 }
 
 /// A parsed scenario.
@@ -169,6 +191,21 @@ fn request(words: &[&str], line: usize) -> Result<ClientRequest, String> {
                 value: (!value.is_empty()).then(|| value.to_string()),
             }
         }
+        Some("fence") => ClientRequest::Fence {
+            target: need(1, "node")?,
+            off: match words.get(2).copied() {
+                None | Some("reboot") => false,
+                Some("off") => true,
+                Some(other) => {
+                    return Err(format!(
+                        "line {line}: request fence: expected reboot or off, not '{other}'"
+                    ))
+                }
+            },
+        },
+        Some("confirm") => ClientRequest::FenceConfirm {
+            target: need(1, "node")?,
+        },
         Some("meta") => {
             let rsc = need(1, "resource")?;
             let spec = need(2, "NAME=VALUE")?;
@@ -183,7 +220,7 @@ fn request(words: &[&str], line: usize) -> Result<ClientRequest, String> {
         }
         other => {
             return Err(format!(
-                "line {line}: unknown request '{}': expected standby, unstandby, maintenance, move, ban, clear, cleanup, property or meta",
+                "line {line}: unknown request '{}': expected standby, unstandby, maintenance, move, ban, clear, cleanup, property, meta, fence, confirm or replace",
                 other.unwrap_or("")
             ))
         }
@@ -268,6 +305,7 @@ pub fn parse(text: &str, name: &str) -> Result<Scenario, String> {
             "attributes" => Command::Attributes,
             "crash" => Command::Fault(FaultSpec::Crash(arg(1, "a node")?)),
             "boot" => Command::Fault(FaultSpec::Boot(arg(1, "a node")?)),
+            "shutdown" => Command::Fault(FaultSpec::Shutdown(arg(1, "a node")?)),
             "heal" => Command::Fault(FaultSpec::Heal),
             "partition" => {
                 let groups: Vec<Vec<String>> = words[1..]
@@ -352,6 +390,29 @@ pub fn parse(text: &str, name: &str) -> Result<Scenario, String> {
                     _ => return Err(format!("line {line}: expected: fence-fail NODE [times K]")),
                 };
                 Command::Fault(FaultSpec::FenceFail(arg(1, "a node")?, times))
+            }
+            "request" if words.get(2) == Some(&"replace") => {
+                let node = arg(1, "the node to ask")?;
+                let stale = words.get(3) == Some(&"stale");
+                let rest = &words[3 + stale as usize..];
+                let edit = match rest {
+                    ["broken"] => ReplaceEdit::Broken,
+                    ["property", spec] => {
+                        let (name, value) = spec.split_once('=').ok_or_else(|| {
+                            format!("line {line}: request replace property: expected NAME=VALUE")
+                        })?;
+                        ReplaceEdit::Property(
+                            name.to_string(),
+                            (!value.is_empty()).then(|| value.to_string()),
+                        )
+                    }
+                    _ => {
+                        return Err(format!(
+                            "line {line}: expected: request NODE replace [stale] property NAME=VALUE|broken"
+                        ))
+                    }
+                };
+                Command::Replace { node, stale, edit }
             }
             "request" => {
                 let node = arg(1, "the node to ask")?;
@@ -539,12 +600,24 @@ pub fn run(
                         target: node_of(&sim, n, *line)?,
                         times: *times,
                     },
+                    FaultSpec::Shutdown(n) => Fault::Shutdown(node_of(&sim, n, *line)?),
                 };
                 sim.apply_fault(f);
             }
             Command::Request { node, request } => {
                 let i = node_of(&sim, node, *line)?;
                 sim.request(i, request.clone());
+            }
+            Command::Replace { node, stale, edit } => {
+                let i = node_of(&sim, node, *line)?;
+                let Some(current) = sim.node(i).map(|n| n.cib().clone()) else {
+                    return Err(Failure {
+                        seed,
+                        message: format!("line {line}: {node} is down: it has no CIB to edit"),
+                        trace: Vec::new(),
+                    });
+                };
+                sim.request(i, replace_request(&current, *stale, edit));
             }
             Command::Status => {
                 let s = sim.status();
@@ -599,6 +672,55 @@ pub fn run(
         }
     }
     Ok(out)
+}
+
+/// The configuration replace a scenario's `request NODE replace` sends:
+/// what a command line would send after reading `current`.
+fn replace_request(current: &Cib, stale: bool, edit: &ReplaceEdit) -> ClientRequest {
+    use crate::core::replication::{self, WireVersion};
+    let mut edited = current.clone();
+    let mut text = match edit {
+        ReplaceEdit::Property(name, value) => {
+            let req = ClientRequest::SetProperty {
+                name: name.clone(),
+                value: value.clone(),
+            };
+            // A pure edit of a copy; an unknown property is still set.
+            let _ = replication::apply_request(&mut edited, &req, &[], sim_epoch());
+            cib::to_xml(&edited)
+        }
+        ReplaceEdit::Broken => cib::to_xml(&edited),
+    };
+    if *edit == ReplaceEdit::Broken {
+        let bad = r#"<rsc_colocation id="broken" rsc="no-such-resource" with-rsc="no-such-other" score="INFINITY"/>"#;
+        text = if text.contains("<constraints/>") {
+            text.replacen(
+                "<constraints/>",
+                &format!("<constraints>{bad}</constraints>"),
+                1,
+            )
+        } else {
+            text.replacen("<constraints>", &format!("<constraints>{bad}"), 1)
+        };
+    }
+    let v = current.version();
+    ClientRequest::ReplaceConfiguration {
+        expected: WireVersion {
+            admin_epoch: v.admin_epoch,
+            epoch: if stale {
+                v.epoch.saturating_sub(1)
+            } else {
+                v.epoch
+            },
+            num_updates: v.num_updates,
+        },
+        cib: replication::CibText(text),
+    }
+}
+
+/// A fixed time for edits that do not depend on it.
+fn sim_epoch() -> crate::core::time::Timestamp {
+    crate::core::time::Timestamp::from_secs(0)
 }
 
 /// The location constraints of the DC's CIB, one a line.

@@ -299,7 +299,19 @@ fn schedule_faults(sim: &mut Sim, rng: &mut ChaCha8Rng, from_ms: i64, until_ms: 
             81..=99 if !tops.is_empty() => {
                 let rsc = tops[rng.gen_range(0..tops.len())].clone();
                 let node = names[b].clone();
-                let request = match rng.gen_range(0..8) {
+                let request = match rng.gen_range(0..10) {
+                    // The operator fences a node (a member or not; a
+                    // reboot: an `off` completing after the liveness
+                    // phase began would leave a node off for good), or a
+                    // node's daemon is stopped (a clean shutdown).
+                    8 => ClientRequest::Fence {
+                        target: node,
+                        off: false,
+                    },
+                    9 => {
+                        sim.schedule_fault(at, Fault::Shutdown(a));
+                        continue;
+                    }
                     0 => ClientRequest::Standby { node, on: true },
                     1 => ClientRequest::Standby { node, on: false },
                     2 => ClientRequest::Move { rsc, node },

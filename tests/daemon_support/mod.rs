@@ -748,6 +748,57 @@ pub fn lines_since(log: &str, since: f64) -> Vec<&str> {
         .collect()
 }
 
+// ---------------------------------------------------------------------------
+// For the live command line's requests (tests/live_lab.rs)
+// ---------------------------------------------------------------------------
+
+impl Cluster {
+    /// Runs the real `warden` command line inside `node`, against that
+    /// node's daemon (no `-f`); its output.
+    pub fn cli(&self, node: &str, args: &[&str]) -> Output {
+        let mut cmd = self.lab_cmd(&["exec", node]);
+        cmd.arg(&self.warden)
+            .args(args)
+            .env("WARDEN_SOCKET", self.socket(node))
+            .env_remove("CIB_file")
+            .env_remove("RUST_LOG");
+        cmd.output().expect("run warden in the lab node")
+    }
+
+    /// Sends `signal` to `node`'s daemon (the lab's `exec` execs it: the
+    /// child is the daemon itself).
+    pub fn signal_daemon(&self, node: &str, signal: nix::sys::signal::Signal) {
+        let pid = self
+            .daemons
+            .get(node)
+            .unwrap_or_else(|| panic!("no daemon runs in {node}"))
+            .id();
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal)
+            .expect("signal the daemon");
+    }
+
+    /// Waits up to `timeout` for `node`'s daemon to exit; its exit status
+    /// (`None`: still running).
+    pub fn wait_daemon_exit(
+        &mut self,
+        node: &str,
+        timeout: Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let child = self.daemons.get_mut(node)?;
+            if let Some(status) = child.try_wait().ok().flatten() {
+                self.daemons.remove(node);
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            nap(100);
+        }
+    }
+}
+
 /// Whether Pacemaker can run in the lab nodes (the failover benchmark's
 /// side-by-side); prints why not if it cannot.
 pub fn pacemaker_available(what: &str) -> bool {
