@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 mod daemon_support;
 use daemon_support::{
-    lab_available, line_epoch, lines_since, Cluster, ClusterConfig, BMC_PASSWORD, GROUP, NODES,
+    lab_available, lines_since, Cluster, ClusterConfig, BMC_PASSWORD, GROUP, NODES,
 };
 use warden::shell::daemon_api::{DaemonReply, DaemonRequest};
 
@@ -217,26 +217,7 @@ fn kill_active(c: &mut Cluster, active: &str) -> String {
     let off_at = c.fence_log()[fence_from].epoch;
     // In the survivor's own log: fenced, then the starts in group order,
     // all after the power-off.
-    let log = c.daemon_log(survivor);
-    let lines = lines_since(&log, killed_at);
-    let at = |needle: &str| -> (usize, f64) {
-        let i = lines
-            .iter()
-            .position(|l| l.contains(needle))
-            .unwrap_or_else(|| panic!("no '{needle}' in {survivor}'s log:\n{}", lines.join("\n")));
-        (i, line_epoch(lines[i]).unwrap())
-    };
-    let (fenced_i, fenced_t) = at(&format!("{active} fenced by {survivor}"));
-    assert!(
-        fenced_t >= off_at - 0.05,
-        "fenced declared before the BMC's power-off"
-    );
-    let mut last = fenced_i;
-    for r in GROUP {
-        let (i, _) = at(&format!("starting {r} on {survivor}"));
-        assert!(i > last, "{r} started out of order:\n{}", lines.join("\n"));
-        last = i;
-    }
+    c.fenced_then_started_in_order(survivor, active, killed_at, off_at, "the BMC", &GROUP);
     eprintln!(
         "daemon_lab: kill -> VIP answers {:.2}s (power-off at +{:.2}s)",
         answered_at - killed_at,

@@ -432,26 +432,8 @@ fn kill_active(c: &mut Cluster, active: &str) -> String {
     let off_at = log[fence_from].epoch;
     // The survivor's log: fenced, then the group's starts in order, after
     // the power-off.
-    let daemon_log = c.daemon_log(survivor);
-    let lines = lines_since(&daemon_log, killed_at);
-    let at = |needle: &str| -> (usize, f64) {
-        let i = lines
-            .iter()
-            .position(|l| l.contains(needle))
-            .unwrap_or_else(|| panic!("no '{needle}' in {survivor}'s log:\n{}", lines.join("\n")));
-        (i, line_epoch(lines[i]).unwrap())
-    };
-    let (fenced_i, fenced_t) = at(&format!("{active} fenced by {survivor}"));
-    assert!(
-        fenced_t >= off_at - 0.05,
-        "{active} declared fenced before the iLO powered it off"
-    );
-    let mut last = fenced_i;
-    for r in GROUP {
-        let (i, _) = at(&format!("starting {r} on {survivor}"));
-        assert!(i > last, "{r} started out of order:\n{}", lines.join("\n"));
-        last = i;
-    }
+    let lines =
+        c.fenced_then_started_in_order(survivor, active, killed_at, off_at, "the iLO", &GROUP);
     // The agent's post-failover step: after the start it listed the VMs
     // (to name those a lost driver operation left in a transient state),
     // with the administrator's session.
@@ -461,7 +443,7 @@ fn kill_active(c: &mut Cluster, active: &str) -> String {
         "oned's start on {survivor} listed no VMs:\n{calls}"
     );
     // ... and the VMs to look at reach the survivor's log with the hint.
-    let hints: Vec<&&str> = lines
+    let hints: Vec<&String> = lines
         .iter()
         .filter(|l| l.contains("opennebula_start_0") && l.contains("onevm recover"))
         .collect();

@@ -753,6 +753,47 @@ pub fn lines_since(log: &str, since: f64) -> Vec<&str> {
 // ---------------------------------------------------------------------------
 
 impl Cluster {
+    /// The survivor's log lines since `killed_at`, after checking that it
+    /// declared `active` fenced no earlier than the power-off at `off_at`
+    /// (`fencer` names the device in the message) and then issued the
+    /// starts of `group` in order.
+    pub fn fenced_then_started_in_order(
+        &self,
+        survivor: &str,
+        active: &str,
+        killed_at: f64,
+        off_at: f64,
+        fencer: &str,
+        group: &[&str],
+    ) -> Vec<String> {
+        let log = self.daemon_log(survivor);
+        let lines: Vec<String> = lines_since(&log, killed_at)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let at = |needle: &str| -> (usize, f64) {
+            let i = lines
+                .iter()
+                .position(|l| l.contains(needle))
+                .unwrap_or_else(|| {
+                    panic!("no '{needle}' in {survivor}'s log:\n{}", lines.join("\n"))
+                });
+            (i, line_epoch(&lines[i]).unwrap())
+        };
+        let (fenced_i, fenced_t) = at(&format!("{active} fenced by {survivor}"));
+        assert!(
+            fenced_t >= off_at - 0.05,
+            "{active} declared fenced before {fencer} powered it off"
+        );
+        let mut last = fenced_i;
+        for r in group {
+            let (i, _) = at(&format!("starting {r} on {survivor}"));
+            assert!(i > last, "{r} started out of order:\n{}", lines.join("\n"));
+            last = i;
+        }
+        lines
+    }
+
     /// Runs the real `warden` command line inside `node`, against that
     /// node's daemon (no `-f`); its output.
     pub fn cli(&self, node: &str, args: &[&str]) -> Output {
