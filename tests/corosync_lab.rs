@@ -46,6 +46,39 @@ fn kill(lab: &Lab, node: &str) -> f64 {
         .unwrap_or_else(|| panic!("no time in lab kill's output: {err}"))
 }
 
+/// Checks the view that followed `lab kill NODE` (logged at `t_kill` ms)
+/// and prints how long corosync took to notice.
+///
+/// `lab kill` kills the node's processes first and takes its link down
+/// after, then logs the time. Usually the node vanishes with its link and
+/// CPG says NodeDown, a token timeout or more after the kill. When the
+/// killed client's own exit reached the ring in the instant before the
+/// link went down, CPG says ProcDown, possibly before the kill's logged
+/// time: the daemon treats it the same way (fence, then recover), and the
+/// time then measures the process exit, not corosync's detection.
+fn detection(what: &str, node: &str, v: &Value, t_kill: f64, max_ms: f64, readme: &str) {
+    let detected = v["t"].as_f64().unwrap() - t_kill;
+    let reason = v["view"]["left"][0]["reason"].as_str().unwrap_or_default();
+    match reason {
+        "NodeDown" => {
+            eprintln!(
+                "{what}, token 1000: kill -> view without {node} after {detected:.0} ms (lab README: {readme} ms)"
+            );
+            assert!(
+                (1000.0..max_ms).contains(&detected),
+                "{detected} ms: faster than the token or far slower than the README's figure"
+            );
+        }
+        "ProcDown" => {
+            eprintln!(
+                "{what}: {node}'s client exit reached the ring before its link went down (ProcDown, {detected:.0} ms from the kill's logged time); no detection time this run"
+            );
+            assert!(detected < max_ms, "{detected} ms");
+        }
+        other => panic!("{node} left with reason {other:?}"),
+    }
+}
+
 /// (node id, name, pid) of every member of a view event.
 fn members(v: &Value) -> Vec<(u64, String, u64)> {
     v["view"]["members"]
@@ -263,15 +296,7 @@ fn two_node() {
     // Power loss of n2: n1 gets a view without it.
     let t_kill = kill(&lab, "n2");
     let v = view_with(&mut c[0], &[1]);
-    let detected = v["t"].as_f64().unwrap() - t_kill;
-    assert_eq!(v["view"]["left"][0]["reason"], "NodeDown");
-    eprintln!(
-        "two nodes, token 1000: kill -> view without n2 after {detected:.0} ms (lab README: 2166..2176 ms)"
-    );
-    assert!(
-        (1000.0..10_000.0).contains(&detected),
-        "{detected} ms: faster than the token or far slower than the README's figure"
-    );
+    detection("two nodes", "n2", &v, t_kill, 10_000.0, "2166..2176");
     // The ring after it: n1 alone, a newer ring id, the one quorum reports.
     let before = c[0].last["quorum"]["quorum"]["ring_id"]["seq"]
         .as_u64()
@@ -384,19 +409,7 @@ fn three_node() {
     // Power loss of n3.
     let t_kill = kill(&lab, "n3");
     let v = view_with(&mut c[0], &[1]);
-    let detected = v["t"].as_f64().unwrap() - t_kill;
-    // Usually NodeDown; when the killed client's own leave reached the
-    // ring in the instant before the link went down, CPG says ProcDown,
-    // which the daemon treats the same way (fence, then recover).
-    let reason = v["view"]["left"][0]["reason"].clone();
-    assert!(
-        reason == "NodeDown" || reason == "ProcDown",
-        "n3 left with reason {reason}"
-    );
-    eprintln!(
-        "three nodes, token 1000: kill -> view without n3 after {detected:.0} ms (lab README: 3449..3474 ms)"
-    );
-    assert!((1000.0..15_000.0).contains(&detected), "{detected} ms");
+    detection("three nodes", "n3", &v, t_kill, 15_000.0, "3449..3474");
     // n1 and n2 remain: 2 of 3 votes.
     quorum_with(&mut c[0], &[1, 2], true);
 
