@@ -76,7 +76,10 @@ use crate::core::cib::{self, Cib};
 use crate::core::fencer::{AgentOutcome, HistoryState, RunId};
 use crate::core::node::CibText;
 use crate::core::node::{Effect, Event, Message, Node, NodeConfig};
-use crate::core::replication::{ClientRequest, WireVersion};
+use crate::core::replication::{ClientRequest, ClusterInfo, WireVersion};
+
+/// `dc-version` as this daemon records it when it becomes the DC.
+pub const DC_VERSION: &str = concat!("warden-", env!("CARGO_PKG_VERSION"));
 use crate::shell::cib_store::{CibStore, LoadOutcome, OnBadCib, StoreError};
 use crate::shell::config::{self, TransportKind};
 use crate::shell::corosync::{self, CorosyncConfig, TransportEvent, TransportHandle};
@@ -251,6 +254,11 @@ async fn run_async(
         id: info.local.node_id,
         seed: rand::random(),
         cib,
+        cluster: ClusterInfo {
+            dc_version: DC_VERSION.to_string(),
+            infrastructure: kind.to_string(),
+            cluster_name: info.cluster_name.clone(),
+        },
     });
     tracing::info!(
         node = %name,
@@ -546,6 +554,12 @@ impl Driver {
         Some(Event::Client {
             request_id,
             request,
+            user: Some(
+                inc.peer
+                    .user
+                    .clone()
+                    .unwrap_or_else(|| inc.peer.uid.to_string()),
+            ),
         })
     }
 

@@ -201,6 +201,31 @@ fn edits(c: &mut Cluster, active: &str) {
             "{n}"
         );
     }
+    // What the DC records about the cluster, and who made the last
+    // change (the property set, on the active node), as crm_mon shows
+    // them.
+    c.wait_converged(&NODES, S(30));
+    let status = ok(c, passive, &["status"]);
+    let line = |key: &str| {
+        status
+            .lines()
+            .map(|l| l.trim_start().trim_start_matches("* ").trim_end())
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("no {key:?} line in:\n{status}"))
+            .to_string()
+    };
+    assert_eq!(line("Stack:"), "Stack: corosync");
+    let dc = line("Current DC:");
+    assert!(
+        dc.contains(&format!("(version {})", warden::daemon::DC_VERSION))
+            && dc.contains("partition with quorum"),
+        "{dc}"
+    );
+    let change = line("Last change:");
+    assert!(
+        change.ends_with(&format!(" by root via warden on {active}")),
+        "{change}"
+    );
 
     // Two edits at once, one from each node: each is applied (the one
     // that finds the configuration changed reads it again and retries).

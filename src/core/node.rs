@@ -85,6 +85,10 @@ pub enum Event {
     Client {
         request_id: u64,
         request: ClientRequest,
+        /// Who asked (the user name the socket's peer credentials give),
+        /// recorded as `update-user` when the request changes the
+        /// configuration.
+        user: Option<String>,
     },
     /// `poll_timeout()` was reached.
     Timer,
@@ -264,10 +268,37 @@ pub enum Message {
         /// When it was made (ms since the epoch): the time every member
         /// evaluates it at.
         at: i64,
+        /// Who asked, when known.
+        #[serde(default)]
+        user: Option<String>,
+    },
+    /// The DC, taking over, records what Pacemaker's controller records
+    /// (`dc-version`, `cluster-infrastructure`, ...): every member applies
+    /// it in order, so their configurations stay equal.
+    DcProperties {
+        properties: Vec<(String, String)>,
+        /// When (ms since the epoch): `cib-last-written` if anything
+        /// changed.
+        at: i64,
     },
 }
 
 pub use crate::core::replication::CibText;
+
+/// A delivered client request (the fields of [`Message::Client`]).
+struct Request {
+    origin: String,
+    request_id: u64,
+    request: ClientRequest,
+    at: i64,
+    user: Option<String>,
+}
+
+/// `update-client` of a configuration change an operator asked for.
+pub const CLI_CLIENT: &str = "warden";
+/// `update-client` and `update-user` of what the DC records itself.
+pub const DAEMON_CLIENT: &str = "warden-daemon";
+pub const DAEMON_USER: &str = "root";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryUpdate {
@@ -770,6 +801,16 @@ fn desc_of(r: &ActionRequest) -> RscHistory {
 // The node
 // ---------------------------------------------------------------------------
 
+/// The cluster as the unit tests' nodes describe it.
+#[cfg(test)]
+fn test_cluster_info() -> replication::ClusterInfo {
+    replication::ClusterInfo {
+        dc_version: "warden-test".to_string(),
+        infrastructure: "corosync".to_string(),
+        cluster_name: Some("t".to_string()),
+    }
+}
+
 /// How to build a node.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
@@ -780,6 +821,8 @@ pub struct NodeConfig {
     pub seed: u64,
     /// The CIB read from disk, if any.
     pub cib: Option<Cib>,
+    /// What this node records about the cluster when it becomes the DC.
+    pub cluster: replication::ClusterInfo,
 }
 
 #[derive(Debug, Default)]
@@ -870,6 +913,10 @@ pub struct Node {
     joined_peers: bool,
     effects: VecDeque<Effect>,
     persist: bool,
+    cluster: replication::ClusterInfo,
+    /// Configuration changes in the current event that only recorded the
+    /// DC's properties.
+    dc_property_bumps: u64,
 }
 
 impl fmt::Debug for Node {
@@ -925,6 +972,8 @@ impl Node {
             joined_peers: false,
             effects: VecDeque::new(),
             persist: false,
+            cluster: config.cluster,
+            dc_property_bumps: 0,
         }
     }
 
@@ -1029,7 +1078,8 @@ impl Node {
             Event::Client {
                 request_id,
                 request,
-            } => self.on_client(now, request_id, request),
+                user,
+            } => self.on_client(now, request_id, request, user),
             Event::Timer => self.on_timer(now),
             Event::Shutdown => self.on_shutdown(now),
         }
@@ -1246,7 +1296,7 @@ impl Node {
                 wait_ms: (until.millis() - now.millis()).max(0) as u64,
             });
         } else {
-            self.become_dc_or_member(&view, dc, &j.joins);
+            self.become_dc_or_member(now, &view, dc, &j.joins);
         }
         for (from, m) in j.buffered {
             self.process(now, from, m);
@@ -1278,9 +1328,25 @@ impl Node {
             .map(|t| t.plus_ms(deadtime_ms.min(i64::MAX as u64) as i64))
     }
 
-    fn become_dc_or_member(&mut self, view: &View, dc: Member, joins: &BTreeMap<String, Join>) {
+    fn become_dc_or_member(
+        &mut self,
+        now: Timestamp,
+        view: &View,
+        dc: Member,
+        joins: &BTreeMap<String, Join>,
+    ) {
         self.was_dc = (dc.name == self.name).then_some(view.quorate);
         if dc.name == self.name {
+            // What Pacemaker's controller writes when it takes over; sent
+            // only when something differs (nothing to write on most
+            // takeovers).
+            let properties = self.cluster.properties();
+            if replication::dc_properties_differ(&self.cib, &properties) {
+                self.broadcast(Message::DcProperties {
+                    properties,
+                    at: now.millis(),
+                });
+            }
             let term = format!(
                 "{:08x}-0000-4000-8000-{:012x}",
                 self.id,
@@ -1525,23 +1591,48 @@ impl Node {
                 request_id,
                 request,
                 at,
-            } => self.on_request(now, from, origin, request_id, request, at, &mut outs),
+                user,
+            } => self.on_request(
+                now,
+                Request {
+                    origin,
+                    request_id,
+                    request,
+                    at,
+                    user,
+                },
+                &mut outs,
+            ),
+            Message::DcProperties { properties, at } => {
+                // Only the DC of this view records them (a message of an
+                // older DC delivered late changes nothing).
+                if self.dc.as_ref().is_some_and(|dc| dc.name == from)
+                    && replication::set_dc_properties(&mut self.cib, &properties)
+                {
+                    self.dc_property_bumps += 1;
+                    replication::stamp_configuration_change(
+                        &mut self.cib,
+                        Timestamp(at),
+                        &from,
+                        DAEMON_CLIENT,
+                        Some(DAEMON_USER),
+                    );
+                }
+            }
         }
         self.run_outs(now, outs);
     }
 
     /// A client request, delivered: every member decides the same.
-    #[allow(clippy::too_many_arguments)]
-    fn on_request(
-        &mut self,
-        now: Timestamp,
-        _from: String,
-        origin: String,
-        request_id: u64,
-        request: ClientRequest,
-        at: i64,
-        outs: &mut Vec<Out>,
-    ) {
+    fn on_request(&mut self, now: Timestamp, req: Request, outs: &mut Vec<Out>) {
+        let Request {
+            origin,
+            request_id,
+            request,
+            at,
+            user,
+        } = req;
+        let configured = (self.cib.admin_epoch, self.cib.epoch);
         let mine = origin == self.name;
         if mine {
             self.pending_clients.retain(|id| *id != request_id);
@@ -1572,6 +1663,15 @@ impl Node {
             ClientRequest::FenceConfirm { target } => self.confirm_down(now, &origin, target, outs),
             _ => replication::apply_request(&mut self.cib, &request, &members, Timestamp(at)),
         };
+        if (self.cib.admin_epoch, self.cib.epoch) != configured {
+            replication::stamp_configuration_change(
+                &mut self.cib,
+                Timestamp(at),
+                &origin,
+                CLI_CLIENT,
+                user.as_deref(),
+            );
+        }
         let deferred = matches!(request, ClientRequest::Fence { .. }) && result.is_ok();
         if result.is_ok() && !deferred {
             if let ClientRequest::Cleanup { rsc, node } = &request {
@@ -2170,7 +2270,13 @@ impl Node {
 
     // ---- clients and timers ---------------------------------------------
 
-    fn on_client(&mut self, now: Timestamp, request_id: u64, request: ClientRequest) {
+    fn on_client(
+        &mut self,
+        now: Timestamp,
+        request_id: u64,
+        request: ClientRequest,
+        user: Option<String>,
+    ) {
         if self.view.is_none() {
             self.effects.push_back(Effect::Reply {
                 request_id,
@@ -2195,6 +2301,7 @@ impl Node {
             request_id,
             request,
             at: now.millis(),
+            user,
         });
     }
 
@@ -2257,10 +2364,45 @@ impl Node {
             .map(|p| p.id.as_str())
             .filter(|id| !self.lrm.history.contains_key(*id))
             .collect();
+        // Only what the cluster would probe here holds the node: a resource
+        // whose discovery is off on this node (`resource-discovery=never`)
+        // is never looked for, so waiting for it would only wait for the
+        // escalation timeout.
+        let unknown = if unknown.is_empty() {
+            unknown
+        } else {
+            let probed = self.probes_scheduled_here(now);
+            unknown
+                .into_iter()
+                .filter(|id| probed.contains(*id))
+                .collect()
+        };
         if !unknown.is_empty() {
             return Err(format!("{} not probed here", unknown.join(", ")));
         }
         Ok(())
+    }
+
+    /// The resources the scheduler would probe on this node now (by
+    /// primitive id: a clone instance's probe counts for its primitive).
+    fn probes_scheduled_here(&self, now: Timestamp) -> std::collections::BTreeSet<String> {
+        use crate::core::scheduler::GraphActionKind;
+        crate::core::scheduler::schedule(&self.cib, now)
+            .graph
+            .actions
+            .iter()
+            .filter_map(|a| match &a.kind {
+                GraphActionKind::Resource { request, .. }
+                    if request.node == self.name
+                        && request.action == "monitor"
+                        && request.interval_ms == 0 =>
+                {
+                    let id = request.rsc_id.as_str();
+                    Some(id.split_once(':').map_or(id, |(p, _)| p).to_string())
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// A blocked shutdown asks again once the node's actions are done.
@@ -2280,7 +2422,7 @@ impl Node {
             if let (Phase::Synced, Some(view)) = (&self.phase, self.view.clone()) {
                 if let Some(me) = view.members.iter().find(|m| m.name == self.name) {
                     let me = me.clone();
-                    self.become_dc_or_member(&view, me, &BTreeMap::new());
+                    self.become_dc_or_member(now, &view, me, &BTreeMap::new());
                 }
             }
         }
@@ -2316,9 +2458,14 @@ impl Node {
     /// After every event: follow configuration changes, run the DC,
     /// persist the CIB if it changed.
     fn after(&mut self, now: Timestamp, before: (Version, u64, u64)) {
+        let dc_properties = std::mem::take(&mut self.dc_property_bumps);
         if (self.cib.admin_epoch, self.cib.epoch) != (before.1, before.2) {
             self.reconfigure_fencer_if_needed(false);
-            if let Some(c) = &mut self.controller {
+            // The DC's own record of the cluster (`dc-version`, ...) is no
+            // reason to look again: nothing the scheduler reads changed.
+            let only_dc_properties =
+                self.cib.admin_epoch == before.1 && self.cib.epoch == before.2 + dc_properties;
+            if let (Some(c), false) = (&mut self.controller, only_dc_properties) {
                 let mut outs = Vec::new();
                 c.invalidate("the configuration changed", &mut outs);
                 self.run_outs(now, outs);
@@ -2381,6 +2528,7 @@ mod tests {
             id,
             seed: 1,
             cib: Some(cib::parse(CIB, "t").cib.unwrap()),
+            cluster: test_cluster_info(),
         })
     }
 
@@ -2432,6 +2580,9 @@ mod tests {
                 Effect::Broadcast(Message::History(h)) => {
                     format!("broadcast history {} of {}", h.rsc_id, h.node)
                 }
+                Effect::Broadcast(Message::DcProperties { .. }) => {
+                    "broadcast dc properties".to_string()
+                }
                 Effect::Broadcast(m) => format!("broadcast {m:?}"),
                 Effect::RunAction { call_id, request } => format!(
                     "run {call_id} {}_{}_{}",
@@ -2457,6 +2608,7 @@ mod tests {
         assert_eq!(
             kinds(&e),
             [
+                "broadcast dc properties",
                 "log n1 is the DC",
                 "log transition 1 (a new DC looks at the cluster): Start d ( n1 )",
                 "broadcast execute d monitor on n1",
@@ -2466,7 +2618,9 @@ mod tests {
         assert!(n.is_dc() && n.is_synced());
         assert_eq!(n.cib().configuration.nodes[0].uname, "n1");
         let e = deliver_own(&mut n, t(0), &e);
-        assert_eq!(kinds(&e), ["run 1 d_monitor_0"]);
+        // The DC's properties are a configuration change (no new
+        // transition for them).
+        assert_eq!(kinds(&e), ["persist 0.7.0", "run 1 d_monitor_0"]);
         // The probe says "not running", as expected.
         n.handle(
             t(1),
@@ -2489,7 +2643,7 @@ mod tests {
             [
                 "log starting d on n1",
                 "broadcast execute d start on n1",
-                "persist 0.6.1"
+                "persist 0.7.1"
             ]
         );
     }
@@ -2648,6 +2802,10 @@ mod request_tests {
 
     impl Harness {
         fn new() -> Harness {
+            Harness::with_cib(CIB)
+        }
+
+        fn with_cib(text: &str) -> Harness {
             let mut h = Harness {
                 now: 1_700_000_000_000,
                 fence_rc: Some(0),
@@ -2658,7 +2816,8 @@ mod request_tests {
                     name: name.into(),
                     id,
                     seed: 7,
-                    cib: Some(cib::parse(CIB, "t").cib.unwrap()),
+                    cib: Some(cib::parse(text, "t").cib.unwrap()),
+                    cluster: test_cluster_info(),
                 }));
             }
             h
@@ -2817,6 +2976,7 @@ mod request_tests {
                 Event::Client {
                     request_id: id,
                     request,
+                    user: Some("root".to_string()),
                 },
             );
             self.pump();
@@ -3066,6 +3226,125 @@ mod request_tests {
             h.logs
         );
         assert_eq!(h.running("d"), [0]);
+    }
+
+    /// `name`'s value in the CIB's `cib-bootstrap-options`.
+    fn bootstrap(cib: &Cib, name: &str) -> Option<String> {
+        cib.configuration
+            .crm_config
+            .iter()
+            .find(|s| s.id == "cib-bootstrap-options")
+            .and_then(|s| s.pairs.iter().find(|p| p.name == name))
+            .map(|p| {
+                assert_eq!(p.id, format!("cib-bootstrap-options-{name}"));
+                p.value.clone().unwrap_or_default()
+            })
+    }
+
+    fn cib_attr(cib: &Cib, name: &str) -> Option<String> {
+        cib.extra_attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn the_dc_records_the_cluster_and_each_change_says_who_made_it() {
+        let mut h = Harness::up();
+        for n in &h.nodes {
+            let c = n.cib();
+            assert_eq!(bootstrap(c, "dc-version").as_deref(), Some("warden-test"));
+            assert_eq!(
+                bootstrap(c, "cluster-infrastructure").as_deref(),
+                Some("corosync")
+            );
+            assert_eq!(bootstrap(c, "cluster-name").as_deref(), Some("t"));
+            assert_eq!(bootstrap(c, "have-watchdog").as_deref(), Some("false"));
+            // Written by the DC (n1) as a configuration change.
+            assert_eq!(cib_attr(c, "update-origin").as_deref(), Some("n1"));
+            assert_eq!(cib_attr(c, "update-client").as_deref(), Some(DAEMON_CLIENT));
+        }
+        assert_eq!(cib::digest(h.nodes[0].cib()), cib::digest(h.nodes[1].cib()));
+        // A takeover that finds the same values changes nothing.
+        let before = h.nodes[0].cib().version();
+        h.view(2, &[0, 1]);
+        assert_eq!(h.nodes[0].cib().version().epoch, before.epoch);
+
+        // An operator's change on n2, an hour later: the same stamp on
+        // every member, from the request itself.
+        h.now += 3_600_000;
+        h.request(
+            1,
+            1,
+            ClientRequest::SetProperty {
+                name: "stonith-timeout".into(),
+                value: Some("90s".into()),
+            },
+        );
+        assert!(h.reply(1).1.is_ok());
+        let written = crate::core::time::ctime_utc(h.now / 1000);
+        for n in &h.nodes {
+            let c = n.cib();
+            assert_eq!(c.version().epoch, before.epoch + 1, "{}", n.name());
+            assert_eq!(cib_attr(c, "cib-last-written"), Some(written.clone()));
+            assert_eq!(cib_attr(c, "update-origin").as_deref(), Some("n2"));
+            assert_eq!(cib_attr(c, "update-client").as_deref(), Some(CLI_CLIENT));
+            assert_eq!(cib_attr(c, "update-user").as_deref(), Some("root"));
+        }
+        assert_eq!(cib::digest(h.nodes[0].cib()), cib::digest(h.nodes[1].cib()));
+        // A request that changes nothing in the configuration (a
+        // property already at that value) stamps nothing.
+        h.now += 60_000;
+        h.request(
+            0,
+            2,
+            ClientRequest::SetProperty {
+                name: "stonith-timeout".into(),
+                value: Some("90s".into()),
+            },
+        );
+        assert_eq!(
+            cib_attr(h.nodes[0].cib(), "update-origin").as_deref(),
+            Some("n2")
+        );
+        assert_eq!(
+            cib_attr(h.nodes[0].cib(), "cib-last-written"),
+            Some(written)
+        );
+    }
+
+    #[test]
+    fn a_resource_never_looked_for_on_the_node_does_not_hold_its_shutdown() {
+        // x is never discovered on n2 (and may not run there): no probe of
+        // it will ever report from n2, so n2's shutdown must not wait for
+        // one.
+        let text = CIB
+            .replace(
+                r#"<primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/>"#,
+                r#"<primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/>
+      <primitive id="x" class="ocf" provider="pacemaker" type="Dummy"/>"#,
+            )
+            .replace(
+                r#"<rsc_location id="d-on-n2" rsc="d" node="n2" score="50"/>"#,
+                r#"<rsc_location id="d-on-n2" rsc="d" node="n2" score="50"/>
+      <rsc_location id="x-never-n2" rsc="x" node="n2" score="-INFINITY" resource-discovery="never"/>"#,
+            );
+        let mut h = Harness::with_cib(&text);
+        h.view(1, &[0, 1]);
+        assert_eq!(h.running("x"), [0], "{:#?}", h.logs);
+        assert!(
+            !h.nodes[1].lrm.history.contains_key("x"),
+            "x was probed on n2"
+        );
+        h.handle(1, Event::Shutdown);
+        h.pump();
+        assert_eq!(h.exited, [1], "{:#?}", h.logs);
+        assert!(
+            !h.logs.iter().any(|l| l.contains("not probed here")),
+            "{:#?}",
+            h.logs
+        );
+        assert_eq!(h.running("d"), [0], "d moved away before n2 left");
     }
 
     #[test]

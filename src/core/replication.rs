@@ -1200,6 +1200,130 @@ fn set_property(cib: &mut Cib, name: &str, value: Option<&str>) {
     }
 }
 
+/// What the DC records in `cib-bootstrap-options` when it takes over, as
+/// Pacemaker's controller does: `have-watchdog`, `dc-version`,
+/// `cluster-infrastructure` and, when corosync names the cluster,
+/// `cluster-name`. Given to the core by the daemon (the core reads no
+/// version, transport or corosync setting itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterInfo {
+    /// `dc-version`: the DC's release.
+    pub dc_version: String,
+    /// `cluster-infrastructure`: `corosync`, or `standalone` for a node
+    /// without corosync.
+    pub infrastructure: String,
+    /// `cluster-name`, from corosync's `totem.cluster_name`.
+    pub cluster_name: Option<String>,
+}
+
+impl ClusterInfo {
+    /// The properties, in the order Pacemaker's controller writes them.
+    pub fn properties(&self) -> Vec<(String, String)> {
+        let mut p = vec![
+            ("have-watchdog".to_string(), "false".to_string()),
+            ("dc-version".to_string(), self.dc_version.clone()),
+            (
+                "cluster-infrastructure".to_string(),
+                self.infrastructure.clone(),
+            ),
+        ];
+        if let Some(name) = &self.cluster_name {
+            p.push(("cluster-name".to_string(), name.clone()));
+        }
+        p
+    }
+}
+
+/// Records the DC's properties (`properties`) in `cib-bootstrap-options`;
+/// a configuration change, so the version moves, only when a value is new.
+/// Returns whether anything changed.
+pub fn set_dc_properties(cib: &mut Cib, properties: &[(String, String)]) -> bool {
+    let before = configuration_text(cib);
+    for (name, value) in properties {
+        set_bootstrap_property(cib, name, value);
+    }
+    let changed = configuration_text(cib) != before;
+    if changed {
+        cib.bump(Change::Configuration);
+    }
+    changed
+}
+
+/// Whether `set_dc_properties` would change anything.
+pub fn dc_properties_differ(cib: &Cib, properties: &[(String, String)]) -> bool {
+    let set = cib
+        .configuration
+        .crm_config
+        .iter()
+        .find(|s| s.id == "cib-bootstrap-options");
+    properties.iter().any(|(name, value)| {
+        set.and_then(|s| s.pairs.iter().find(|p| &p.name == name))
+            .and_then(|p| p.value.as_deref())
+            != Some(value.as_str())
+    })
+}
+
+/// `name=value` in the set `cib-bootstrap-options` (created first in
+/// `crm_config` if missing), nvpair id `cib-bootstrap-options-NAME`, as
+/// Pacemaker's controller writes its own properties, whatever other sets
+/// say.
+fn set_bootstrap_property(cib: &mut Cib, name: &str, value: &str) {
+    const SET: &str = "cib-bootstrap-options";
+    let c = &mut cib.configuration;
+    let idx = match c.crm_config.iter().position(|s| s.id == SET) {
+        Some(i) => i,
+        None => {
+            c.crm_config
+                .insert(0, NvSet::new(SetKind::ClusterProperty, SET));
+            0
+        }
+    };
+    let s = &mut c.crm_config[idx];
+    match s.pairs.iter_mut().find(|p| p.name == name) {
+        Some(p) => {
+            if p.value.as_deref() != Some(value) {
+                p.value = Some(value.to_string());
+            }
+        }
+        None => s.pairs.push(NvPair::new(
+            sanitize_id(&format!("{SET}-{name}")),
+            name,
+            value,
+        )),
+    }
+}
+
+/// Who made the last configuration change, on the `<cib>` element, as
+/// Pacemaker's CIB manager records it with every configuration change:
+/// `cib-last-written` (`at`, as `ctime` prints it, UTC), `update-origin`
+/// (the node the change came from), `update-client` and `update-user`.
+/// Every member stamps the same values: they travel in the ordered message
+/// that made the change.
+pub fn stamp_configuration_change(
+    cib: &mut Cib,
+    at: Timestamp,
+    origin: &str,
+    client: &str,
+    user: Option<&str>,
+) {
+    let written = crate::core::time::ctime_utc(at.secs());
+    let mut set = |name: &str, value: Option<&str>| {
+        let pos = cib.extra_attrs.iter().position(|(k, _)| k == name);
+        match (pos, value) {
+            (Some(i), Some(v)) => cib.extra_attrs[i].1 = v.to_string(),
+            (None, Some(v)) => cib.extra_attrs.push((name.to_string(), v.to_string())),
+            (Some(i), None) => {
+                cib.extra_attrs.remove(i);
+            }
+            (None, None) => {}
+        }
+    };
+    set("cib-last-written", Some(&written));
+    set("update-origin", Some(origin));
+    set("update-client", Some(client));
+    set("update-user", user);
+}
+
 /// A cluster property as the controller reads it (first set that has it;
 /// rules are not evaluated for the controller's own options).
 pub fn property<'c>(cib: &'c Cib, name: &str) -> Option<&'c str> {

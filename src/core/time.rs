@@ -49,6 +49,24 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Epoch seconds as `ctime` prints them (`Wed Oct  2 13:07:16 2013`), UTC.
+pub fn ctime_utc(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    let (year, month, day) = civil_from_days(days);
+    let weekday = (days + 4).rem_euclid(7); // 1970-01-01 was a Thursday
+    const WD: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MO: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!(
+        "{} {} {day:>2} {h:02}:{m:02}:{s:02} {year}",
+        WD[weekday as usize],
+        MO[(month - 1) as usize]
+    )
+}
+
 /// (year, month, day) -> days since 1970-01-01.
 pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };

@@ -793,6 +793,11 @@ impl Sim {
             id: n.id,
             seed,
             cib: n.disk.clone(),
+            cluster: crate::core::replication::ClusterInfo {
+                dc_version: crate::daemon::DC_VERSION.to_string(),
+                infrastructure: "corosync".to_string(),
+                cluster_name: Some("sim".to_string()),
+            },
         }));
         if let Some(v) = n.node.as_ref().map(|x| x.cib().version()) {
             self.check_version(i, v);
@@ -1349,6 +1354,7 @@ impl Sim {
             Event::Client {
                 request_id: id,
                 request,
+                user: Some("root".to_string()),
             },
         );
         id

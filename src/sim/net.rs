@@ -408,6 +408,7 @@ mod tests {
                         name: "x".into(),
                         value: None,
                     },
+                    user: None,
                     at: 0,
                 };
                 n.send(t0, 0, m, &mut rng).unwrap();
@@ -433,6 +434,7 @@ mod tests {
                             value: None
                         },
                         at: 0,
+                        user: None,
                     },
                     &mut rng
                 )
