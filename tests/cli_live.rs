@@ -521,18 +521,34 @@ fn the_daemons_words_and_the_live_only_requests() {
         ]
     );
     // A restart is the command line's own sequence (target-role Stopped,
-    // wait, restore; tests/live_lab.rs runs it against real daemons); the
-    // node-only form is refused before anything is asked.
+    // wait, restore; tests/live_lab.rs runs it against real daemons). On
+    // a node where the resource does not run, as crm_resource: refused
+    // after reading the CIB, before anything is changed.
     let err = failed(
-        fake.warden(&["resource", "restart", "opennebula", "one-server1"]),
-        "restart on a node",
+        fake.warden(&["resource", "restart", "opennebula", "one-server2"]),
+        "restart on a node where it does not run",
     );
     assert!(
-        err.contains("restarting opennebula only on one-server1 is not supported")
+        err.contains("opennebula is not running on one-server2 and so cannot be restarted")
             && err.contains("nothing was changed"),
         "{err}"
     );
-    assert_eq!(fake.requests(), vec![]);
+    assert_eq!(
+        fake.requests(),
+        vec![DaemonRequest::GetCib { secrets: false }]
+    );
+    let err = failed(
+        fake.warden(&["resource", "restart", "opennebula", "no-such-node"]),
+        "restart on an unknown node",
+    );
+    assert!(
+        err.contains("node 'no-such-node' is not a cluster node"),
+        "{err}"
+    );
+    assert_eq!(
+        fake.requests(),
+        vec![DaemonRequest::GetCib { secrets: false }]
+    );
     // stonith confirm asks first; without a terminal it needs --force.
     let err = failed(
         fake.warden(&["stonith", "confirm", "one-server1"]),

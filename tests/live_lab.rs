@@ -367,9 +367,26 @@ fn restart(c: &mut Cluster, active: &str) {
     // Its target-role is back as it was (none).
     let cib = c.cib(active).unwrap();
     assert!(!warden::core::cib::to_xml(&cib).contains("extra-meta_attributes-target-role"));
-    // Only on one node: refused, nothing changed.
-    let err = fails(c, active, &["resource", "restart", "extra", active]);
-    assert!(err.contains("is not supported"), "{err}");
+    // On a node where it does not run: refused, nothing changed.
+    let passive = other(active);
+    let digest = c.wait_converged(&NODES, S(30));
+    let err = fails(c, active, &["resource", "restart", "extra", passive]);
+    assert!(
+        err.contains(&format!(
+            "extra is not running on {passive} and so cannot be restarted"
+        )),
+        "{err}"
+    );
+    assert_eq!(c.wait_converged(&NODES, S(30)), digest);
+    // On the node where it runs: restarted there.
+    let out = ok(c, passive, &["resource", "restart", "extra", active]);
+    assert!(
+        out.contains(&format!(
+            "extra successfully restarted (running on {active})"
+        )),
+        "{out}"
+    );
+    assert_eq!(starts(c, active, "extra"), before + 2);
 }
 
 fn fence_and_confirm(c: &mut Cluster, active: &str) {

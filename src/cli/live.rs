@@ -420,7 +420,10 @@ fn wait_until<T>(
 /// then the previous `target-role` back (removed when there was none) and
 /// a wait until it runs again. Each step is said on standard error; when
 /// a wait times out the previous `target-role` is restored and the
-/// command fails. Restarting on one node only is refused.
+/// command fails. With a node, as `crm_resource --restart --node`: the
+/// resource must be active there (else nothing is done), and is then
+/// restarted as without one (a primitive or group has one instance: its
+/// `target-role` stops it wherever it runs).
 fn restart(
     daemon: &mut Daemon,
     rsc: &str,
@@ -429,11 +432,6 @@ fn restart(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    if let Some(n) = node {
-        return Err(CliError::rejected(format!(
-            "restarting {rsc} only on {n} is not supported: 'warden resource restart {rsc}' restarts it where it runs; nothing was changed"
-        )));
-    }
     let cib = daemon.get_cib(false)?;
     let c = &cib.configuration;
     if c.primitive(rsc).is_none() && c.group(rsc).is_none() {
@@ -442,6 +440,18 @@ fn restart(
         )));
     }
     let was_on = active_nodes(&cib, rsc);
+    if let Some(n) = node {
+        if cib.configuration.node(n).is_none() {
+            return Err(CliError::rejected(format!(
+                "node '{n}' is not a cluster node; nothing was changed"
+            )));
+        }
+        if !was_on.iter().any(|x| x == n) {
+            return Err(CliError::rejected(format!(
+                "{rsc} is not running on {n} and so cannot be restarted; nothing was changed"
+            )));
+        }
+    }
     if was_on.is_empty() {
         return Err(CliError::rejected(format!(
             "{rsc} is not running: nothing to restart"

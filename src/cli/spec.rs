@@ -258,7 +258,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         path: &["resource", "restart"],
         args: "RESOURCE [NODE]",
-        help: "Stop a resource (target-role=Stopped), wait until it is stopped, restore its target-role and wait until it runs again (live cluster only; the node-only form is refused)",
+        help: "Stop a resource (target-role=Stopped), wait until it is stopped, restore its target-role and wait until it runs again (live cluster only; with NODE, only if it runs there)",
         flags: &[],
     },
     CommandSpec {
