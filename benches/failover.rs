@@ -18,7 +18,8 @@
 //!   start times); from the BMC's power log: fencing requested → power off.
 //!
 //! Root and the lab only; prints SKIP otherwise. Exits non-zero if
-//! warden's reaction reached 50 ms in any run.
+//! warden's reaction reached 50 ms in any run, and keeps that run's
+//! survivor log in the temporary directory (its path is printed).
 //!
 //!     cargo bench --bench failover                 # 10 runs per tool
 //!     WARDEN_BENCH_RUNS=20 cargo bench --bench failover
@@ -371,6 +372,21 @@ fn one_run(c: &mut Cluster, tool: Tool) -> Result<Run, String> {
             around.join("\n")
         )
     })?;
+    if tool == Tool::Warden && run.react_fence_ms + run.react_starts_ms >= REACTION_LIMIT_MS {
+        // Over the limit: keep the survivor's log to see where it went.
+        let kept =
+            std::env::temp_dir().join(format!("warden-failover-{survivor}-{killed_at:.3}.log"));
+        match std::fs::write(&kept, &log) {
+            Ok(()) => println!(
+                "  reaction over {REACTION_LIMIT_MS} ms: {survivor}'s log kept in {}",
+                kept.display()
+            ),
+            Err(e) => println!(
+                "  could not keep {survivor}'s log in {}: {e}",
+                kept.display()
+            ),
+        }
+    }
     run.to_power_off_s += off;
     run.vip_s = vip_at - killed_at;
     run.group_s = group_at - killed_at;
