@@ -9,12 +9,15 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncBufReadExt;
 use warden::shell::corosync::{self, CorosyncConfig, TransportEvent};
+
+#[path = "../lab_common/mod.rs"]
+mod lab_common;
 
 pub const LAB: &str = "../shared/lab/lab";
 /// Environment variable that turns the test binary into a lab client.
@@ -22,30 +25,17 @@ pub const CLIENT_ENV: &str = "WARDEN_LAB_CLIENT";
 
 /// Whether the lab can run here; prints the one-line SKIP reason if not.
 pub fn lab_available(test: &str) -> bool {
-    let reason = if !nix::unistd::geteuid().is_root() {
-        Some("needs root (the lab creates network namespaces)".to_string())
-    } else if !Path::new(LAB).is_file() {
-        Some(format!(
-            "{LAB} not found (run from the crate root with ../shared beside it)"
-        ))
-    } else if !Path::new("/usr/sbin/corosync").exists() {
-        Some("corosync is not installed (apt-get install corosync)".to_string())
-    } else {
-        None
-    };
-    if let Some(r) = reason {
-        eprintln!("SKIP {test}: {r}");
-        return false;
-    }
-    true
+    let reason = lab_common::not_root("the lab creates network namespaces")
+        .or_else(|| lab_common::missing_scripts(&[LAB]))
+        .or_else(|| {
+            (!Path::new("/usr/sbin/corosync").exists())
+                .then(|| "corosync is not installed (apt-get install corosync)".to_string())
+        });
+    lab_common::runs(test, reason)
 }
 
 pub fn now_ms() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-        * 1000.0
+    lab_common::epoch_now() * 1000.0
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

@@ -22,11 +22,14 @@ use std::fs::OpenOptions;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use warden::core::cib::{self, Cib};
 use warden::shell::daemon_api::{DaemonReply as Reply, DaemonRequest as Request, DaemonStatus};
 use warden::shell::ipc::{self, ClientOptions};
+
+#[path = "../lab_common/mod.rs"]
+mod lab_common;
 
 pub const LAB: &str = "../shared/lab/lab";
 pub const FENCELAB: &str = "../shared/lab/fencing/fencelab";
@@ -51,42 +54,26 @@ pub fn lab_available(test: &str) -> bool {
     .into_iter()
     .filter(|p| !Path::new(p).exists())
     .collect();
-    let reason = if !nix::unistd::geteuid().is_root() {
-        Some("needs root (network namespaces, BMC simulators)".to_string())
-    } else if !Path::new(LAB).is_file() || !Path::new(FENCELAB).is_file() {
-        Some(format!(
-            "{LAB} or {FENCELAB} not found (run from the crate root with ../shared beside it)"
-        ))
-    } else if !missing.is_empty() {
-        Some(format!(
-            "missing {} (apt-get install corosync fence-agents openipmi ipmitool resource-agents)",
-            missing.join(", ")
-        ))
-    } else if ["ipmi_sim", "nft"].iter().any(|b| which(b).is_none()) {
-        Some("missing ipmi_sim or nft (apt-get install openipmi nftables)".to_string())
-    } else {
-        None
-    };
-    if let Some(r) = reason {
-        eprintln!("SKIP {test}: {r}");
-        return false;
-    }
-    true
+    let reason = lab_common::not_root("network namespaces, BMC simulators")
+        .or_else(|| lab_common::missing_scripts(&[LAB, FENCELAB]))
+        .or_else(|| {
+            (!missing.is_empty()).then(|| {
+                format!(
+                    "missing {} (apt-get install corosync fence-agents openipmi ipmitool resource-agents)",
+                    missing.join(", ")
+                )
+            })
+        })
+        .or_else(|| {
+            ["ipmi_sim", "nft"]
+                .iter()
+                .any(|b| lab_common::which(b).is_none())
+                .then(|| "missing ipmi_sim or nft (apt-get install openipmi nftables)".to_string())
+        });
+    lab_common::runs(test, reason)
 }
 
-fn which(bin: &str) -> Option<PathBuf> {
-    ["/usr/bin", "/usr/sbin", "/bin", "/sbin"]
-        .iter()
-        .map(|d| Path::new(d).join(bin))
-        .find(|p| p.exists())
-}
-
-pub fn epoch_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
+pub use lab_common::epoch_now;
 
 /// One line of fencelab's `fence.log`.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,12 +155,23 @@ impl Cluster {
         let a = 150 + pid % 50;
         let b = 2 * ((pid / 50 + tag * 7) % 100);
         let dir = std::env::temp_dir().join(format!("warden-daemon-{prefix}"));
+        Cluster::lab_in(
+            prefix,
+            format!("10.{a}.{b}"),
+            format!("10.{a}.{}", b + 1),
+            dir,
+        )
+    }
+
+    /// A fresh state directory `dir`, then the lab and the BMCs with
+    /// these names and networks.
+    fn lab_in(prefix: String, net: String, bmc_net: String, dir: PathBuf) -> Cluster {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("lab")).unwrap();
         let mut c = Cluster {
             prefix,
-            net: format!("10.{a}.{b}"),
-            bmc_net: format!("10.{a}.{}", b + 1),
+            net,
+            bmc_net,
             dir,
             warden: PathBuf::from(env!("CARGO_BIN_EXE_warden")),
             daemons: BTreeMap::new(),
@@ -1074,20 +1072,7 @@ impl Cluster {
         assert!(prefix.len() <= 8, "lab prefix {prefix} longer than 8");
         let (net, bmc_net) = free_lab_nets(pid + spec.tag * 7_919);
         let dir = std::env::temp_dir().join(format!("warden-{}-{prefix}", spec.stem));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("lab")).unwrap();
-        let mut c = Cluster {
-            prefix,
-            net,
-            bmc_net,
-            dir,
-            warden: PathBuf::from(env!("CARGO_BIN_EXE_warden")),
-            daemons: BTreeMap::new(),
-            fencelab_up: false,
-            pacemaker: false,
-            daemon_toml_extra: String::new(),
-        };
-        c.bring_up_lab();
+        let mut c = Cluster::lab_in(prefix, net, bmc_net, dir);
         write_cib(&mut c);
         for n in NODES {
             c.start_daemon(n);

@@ -11,6 +11,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use warden::core::fencer::{FenceDevice, FencerConfig, FencerOptions};
 
+#[path = "../lab_common/mod.rs"]
+mod lab_common;
+
 pub const FENCELAB: &str = "../shared/lab/fencing/fencelab";
 /// The iLO login user of warden's labs: its own system user, so that labs of
 /// other tools (which reset `fenceadm`'s password) never disturb ours.
@@ -21,41 +24,30 @@ pub const LAB_PASSWORD: &str = "wdn-S3cr3t-pw";
 
 /// Whether the lab can run here; prints the one-line SKIP reason if not.
 pub fn lab_available(test: &str) -> bool {
-    let reason = if !nix::unistd::geteuid().is_root() {
-        Some("needs root (fencelab starts BMC simulators and sshd)".to_string())
-    } else if !Path::new(FENCELAB).is_file() {
-        Some(format!(
-            "{FENCELAB} not found (run from the crate root with ../shared beside it)"
-        ))
-    } else {
-        let missing: Vec<&str> = [
-            "/usr/sbin/fence_ipmilan",
-            "/usr/sbin/fence_ilo_ssh",
-            "/usr/sbin/sshd",
-        ]
-        .into_iter()
-        .filter(|p| !Path::new(p).exists())
-        .chain(which("ipmi_sim").is_none().then_some("ipmi_sim"))
-        .collect();
-        (!missing.is_empty()).then(|| {
-            format!(
-                "missing {} (apt-get install fence-agents openipmi ipmitool openssh-server)",
-                missing.join(", ")
+    let reason = lab_common::not_root("fencelab starts BMC simulators and sshd")
+        .or_else(|| lab_common::missing_scripts(&[FENCELAB]))
+        .or_else(|| {
+            let missing: Vec<&str> = [
+                "/usr/sbin/fence_ipmilan",
+                "/usr/sbin/fence_ilo_ssh",
+                "/usr/sbin/sshd",
+            ]
+            .into_iter()
+            .filter(|p| !Path::new(p).exists())
+            .chain(
+                lab_common::which("ipmi_sim")
+                    .is_none()
+                    .then_some("ipmi_sim"),
             )
-        })
-    };
-    if let Some(r) = reason {
-        eprintln!("SKIP {test}: {r}");
-        return false;
-    }
-    true
-}
-
-fn which(bin: &str) -> Option<PathBuf> {
-    ["/usr/bin", "/usr/sbin", "/bin", "/sbin"]
-        .iter()
-        .map(|d| Path::new(d).join(bin))
-        .find(|p| p.exists())
+            .collect();
+            (!missing.is_empty()).then(|| {
+                format!(
+                    "missing {} (apt-get install fence-agents openipmi ipmitool openssh-server)",
+                    missing.join(", ")
+                )
+            })
+        });
+    lab_common::runs(test, reason)
 }
 
 /// One line of `fence.log`.
