@@ -10,7 +10,7 @@
 
 mod cli_support;
 
-use cli_support::{stderr, stdout, warden_bin, Scratch};
+use cli_support::{ok, stderr, stdout, warden_bin, Scratch};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
@@ -219,17 +219,6 @@ fn live_warden(socket: &Path, args: &[&str], uid: Option<u32>) -> Output {
         c.uid(uid).gid(uid);
     }
     c.output().expect("run warden")
-}
-
-fn ok(o: Output, what: &str) -> String {
-    assert!(
-        o.status.success(),
-        "{what} failed ({}):\n{}{}",
-        o.status,
-        stderr(&o),
-        stdout(&o)
-    );
-    stdout(&o)
 }
 
 fn failed(o: Output, what: &str) -> String {

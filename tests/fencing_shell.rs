@@ -3,13 +3,12 @@
 //! timeouts that kill the process group, metadata, device tests, and whole
 //! fencing operations through `FencerHandle`. Needs only python3.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use warden::core::fencer::{
-    AgentArgs, FenceAction, FenceDevice, FenceRequest, FenceResult, FencerConfig, FencerOptions,
-    HistoryState, PowerOn,
+    AgentArgs, FenceAction, FenceDevice, FenceRequest, FenceResult, FencerConfig, HistoryState,
+    PowerOn,
 };
 use warden::shell::fence_agents::{test_device, AgentRunner, TestAction, TestAnswer};
 use warden::shell::fencing::{FencerEvent, FencerHandle};
@@ -74,20 +73,7 @@ async fn config(devices: Vec<FenceDevice>, props: &[(&str, &str)]) -> FencerConf
     let runner = AgentRunner::new(agent_dir());
     let (agents, errors) = runner.agent_infos(["fence_warden_dummy"]).await;
     assert!(errors.is_empty(), "{errors:?}");
-    let props: BTreeMap<String, String> = props
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let (options, diags) = FencerOptions::from_properties(&props);
-    assert!(diags.is_empty(), "{diags:?}");
-    FencerConfig {
-        local_node: "n1".into(),
-        devices,
-        levels: Vec::new(),
-        agents,
-        options,
-        node_attributes: BTreeMap::new(),
-    }
+    fencing_support::config("n1", devices, props, &agents)
 }
 
 fn args(pairs: &[(&str, &str)]) -> AgentArgs {

@@ -8,7 +8,7 @@
 
 mod cli_support;
 
-use cli_support::{have, stderr, stdout, warden_bin, Scratch, GUIDE};
+use cli_support::{have, ok, stderr, stdout, warden_bin, Scratch, GUIDE};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -23,17 +23,6 @@ fn warden_in(root: &Path, args: &[&str]) -> Output {
         .env("WARDEN_SETUP_ROOT", root)
         .output()
         .expect("run warden")
-}
-
-fn ok(o: Output, what: &str) -> String {
-    assert!(
-        o.status.success(),
-        "{what} failed ({}):\n{}{}",
-        o.status,
-        stderr(&o),
-        stdout(&o)
-    );
-    stdout(&o)
 }
 
 fn failed(o: Output, what: &str) -> String {
