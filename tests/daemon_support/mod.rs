@@ -1033,10 +1033,15 @@ impl Cluster {
         else {
             return false;
         };
-        Path::new(&format!(
-            "/proc/{pid}/root/run/resource-agents/Dummy-{rsc}.state"
-        ))
-        .exists()
+        // The node's /run is a tmpfs private to its mount namespace; the
+        // kernel shows a process's view of the file system under its
+        // procfs entry (`root`), the same on every Linux machine.
+        Path::new("/proc")
+            .join(pid.to_string())
+            .join("root")
+            .join("run/resource-agents")
+            .join(format!("Dummy-{rsc}.state"))
+            .exists()
     }
 }
 
