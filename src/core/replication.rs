@@ -1238,15 +1238,14 @@ impl ClusterInfo {
 /// a configuration change, so the version moves, only when a value is new.
 /// Returns whether anything changed.
 pub fn set_dc_properties(cib: &mut Cib, properties: &[(String, String)]) -> bool {
-    let before = configuration_text(cib);
+    if !dc_properties_differ(cib, properties) {
+        return false;
+    }
     for (name, value) in properties {
         set_bootstrap_property(cib, name, value);
     }
-    let changed = configuration_text(cib) != before;
-    if changed {
-        cib.bump(Change::Configuration);
-    }
-    changed
+    cib.bump(Change::Configuration);
+    true
 }
 
 /// Whether `set_dc_properties` would change anything.
@@ -1280,11 +1279,7 @@ fn set_bootstrap_property(cib: &mut Cib, name: &str, value: &str) {
     };
     let s = &mut c.crm_config[idx];
     match s.pairs.iter_mut().find(|p| p.name == name) {
-        Some(p) => {
-            if p.value.as_deref() != Some(value) {
-                p.value = Some(value.to_string());
-            }
-        }
+        Some(p) => p.value = Some(value.to_string()),
         None => s.pairs.push(NvPair::new(
             sanitize_id(&format!("{SET}-{name}")),
             name,
